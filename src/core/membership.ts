@@ -1,0 +1,394 @@
+/**
+ * Cluster membership as a synchronous state machine (sans-I/O).
+ *
+ * Inputs are `start`, `tick`, `handle(message)`, `peerUnreachable` and `leave`, each given the
+ * current time; outputs are effects the engine carries out (send a message, announce a new member
+ * list). No clock, timers or sockets here, so the simulator and transcript tests drive it directly.
+ *
+ * Rules:
+ * - The oldest member (first in the list) is the master; only it admits joiners and publishes
+ *   member lists, each with a higher version.
+ * - Every member sends a heartbeat to every other member each `heartbeatIntervalMs`. The master
+ *   removes a member it has not heard from for `maxNoHeartbeatMs`. A non-master that has not heard
+ *   from the master (or from every member older than itself) for that long treats them as dead;
+ *   the oldest member it still hears from takes over as master and publishes the next list.
+ * - A joiner sends JoinRequest to its seed addresses. A master admits it; a member that is not
+ *   master answers with the master's address; another joiner answers that it is joining too.
+ *   If no master is found within `joinTimeoutMs`, the joiner with the lowest address among those
+ *   that know of each other becomes master (so simultaneous starts elect one master).
+ * - A member that learns it is no longer in the master's list (it was removed while stalled or
+ *   cut off) is `removed`: the engine resets its services and joins again.
+ */
+
+export interface MemberInfo {
+  readonly uuid: string;
+  /** `host:port` */
+  readonly address: string;
+  readonly name: string;
+}
+
+export interface MemberList {
+  readonly version: number;
+  /** Oldest first; `members[0]` is the master. */
+  readonly members: readonly MemberInfo[];
+}
+
+export type MembershipMessage =
+  | { readonly type: 'join-request'; readonly member: MemberInfo }
+  | { readonly type: 'join-joining'; readonly member: MemberInfo }
+  | { readonly type: 'join-master-is'; readonly master: string }
+  | { readonly type: 'member-list'; readonly list: MemberList }
+  | { readonly type: 'heartbeat'; readonly uuid: string; readonly listVersion: number }
+  | { readonly type: 'list-request'; readonly uuid: string }
+  | { readonly type: 'leave'; readonly uuid: string };
+
+export type MembershipEffect =
+  | { readonly kind: 'send'; readonly to: string; readonly message: MembershipMessage }
+  | {
+      readonly kind: 'members-changed';
+      readonly list: MemberList;
+      readonly added: readonly MemberInfo[];
+      readonly removed: readonly MemberInfo[];
+    }
+  /** This member was dropped from the cluster (its data cannot be trusted); it will rejoin. */
+  | { readonly kind: 'removed-from-cluster'; readonly reason: string };
+
+export interface MembershipOptions {
+  readonly heartbeatIntervalMs: number;
+  readonly maxNoHeartbeatMs: number;
+  readonly joinTimeoutMs: number;
+  /** Most members a cluster admits (a limit on everything). */
+  readonly membersMax: number;
+}
+
+export type MembershipState = 'idle' | 'joining' | 'member' | 'left';
+
+export class MembershipCore {
+  readonly local: MemberInfo;
+  private readonly options: MembershipOptions;
+  private stateValue: MembershipState = 'idle';
+  private listValue: MemberList = { version: 0, members: [] };
+  /** Last time we heard anything from each member, by uuid. */
+  private readonly lastHeard = new Map<string, number>();
+  private lastHeartbeatSent = -Infinity;
+  private joinStartedAt = 0;
+  private seeds: string[] = [];
+  /** Joiners we know of while nobody is master yet, by address. */
+  private readonly fellowJoiners = new Map<string, MemberInfo>();
+  /** Where we believe the master is while joining (from join-master-is answers). */
+  private masterHint: string | null = null;
+  /** Seeds that refused a connection during this join attempt. */
+  private readonly unreachableSeeds = new Set<string>();
+  private discovery = false;
+
+  constructor(local: MemberInfo, options: MembershipOptions) {
+    this.local = local;
+    this.options = options;
+  }
+
+  get state(): MembershipState {
+    return this.stateValue;
+  }
+
+  get list(): MemberList {
+    return this.listValue;
+  }
+
+  get master(): MemberInfo | null {
+    return this.listValue.members[0] ?? null;
+  }
+
+  isMaster(): boolean {
+    return this.stateValue === 'member' && this.master?.uuid === this.local.uuid;
+  }
+
+  /**
+   * Begins joining through the given seed addresses (our own address is ignored). With
+   * `discovery` (multicast), more seeds may arrive through `addSeed`, so the member waits out the
+   * join timeout instead of concluding early that nobody is there.
+   */
+  start(now: number, seeds: readonly string[], discovery = this.discovery): MembershipEffect[] {
+    this.discovery = discovery;
+    assert(this.stateValue === 'idle' || this.stateValue === 'joining', `start in state ${this.stateValue}`);
+    this.stateValue = 'joining';
+    this.joinStartedAt = now;
+    this.seeds = seeds.filter((s) => s !== this.local.address);
+    this.fellowJoiners.clear();
+    this.masterHint = null;
+    this.unreachableSeeds.clear();
+    this.listValue = { version: 0, members: [] };
+    this.lastHeard.clear();
+    if (this.seeds.length === 0 && !this.discovery) return this.becomeMaster(now);
+    return this.sendJoinRequests();
+  }
+
+  /** A seed found by discovery (multicast). While joining, it is asked at once. */
+  addSeed(address: string, _now: number): MembershipEffect[] {
+    if (address === this.local.address || this.seeds.includes(address)) return [];
+    this.seeds.push(address);
+    if (this.stateValue !== 'joining' || this.masterHint !== null) return [];
+    return [this.send(address, { type: 'join-request', member: this.local })];
+  }
+
+  tick(now: number): MembershipEffect[] {
+    switch (this.stateValue) {
+      case 'joining':
+        return this.tickJoining(now);
+      case 'member':
+        return this.tickMember(now);
+      default:
+        return [];
+    }
+  }
+
+  handle(from: string, message: MembershipMessage, now: number): MembershipEffect[] {
+    if (this.stateValue === 'idle' || this.stateValue === 'left') return [];
+    this.unreachableSeeds.delete(from);
+    switch (message.type) {
+      case 'join-request':
+        return this.handleJoinRequest(message.member, now);
+      case 'join-joining':
+        if (this.stateValue === 'joining') this.fellowJoiners.set(message.member.address, message.member);
+        return [];
+      case 'join-master-is':
+        if (this.stateValue === 'joining' && message.master !== this.local.address) {
+          this.masterHint = message.master;
+          return [this.send(message.master, { type: 'join-request', member: this.local })];
+        }
+        return [];
+      case 'member-list':
+        return this.handleMemberList(from, message.list, now);
+      case 'heartbeat':
+        return this.handleHeartbeat(from, message.uuid, message.listVersion, now);
+      case 'list-request':
+        if (this.isMaster() && this.isMemberUuid(message.uuid)) {
+          return [this.send(from, { type: 'member-list', list: this.listValue })];
+        }
+        return [];
+      case 'leave':
+        return this.handleLeave(message.uuid, now);
+    }
+  }
+
+  /**
+   * The transport could not reach `address`. Only noted: removal is decided by missing heartbeats,
+   * so a brief connection loss does not remove a healthy member.
+   */
+  peerUnreachable(address: string, now: number): MembershipEffect[] {
+    if (this.stateValue !== 'joining') return [];
+    if (address === this.masterHint) this.masterHint = null;
+    this.unreachableSeeds.add(address);
+    // Nobody is listening at any seed and no other joiner spoke to us: we are the first member,
+    // no need to wait out the join timeout.
+    if (!this.discovery && this.fellowJoiners.size === 0 && this.masterHint === null && this.seeds.every((s) => this.unreachableSeeds.has(s))) {
+      return this.becomeMaster(now);
+    }
+    return [];
+  }
+
+  /** Graceful leave: tell the master (or, if we are master, everyone) and stop. */
+  leave(now: number): MembershipEffect[] {
+    const effects: MembershipEffect[] = [];
+    if (this.stateValue === 'member') {
+      if (this.isMaster()) {
+        const rest = this.listValue.members.filter((m) => m.uuid !== this.local.uuid);
+        const list = { version: this.listValue.version + 1, members: rest };
+        for (const m of rest) effects.push(this.send(m.address, { type: 'member-list', list }));
+      } else if (this.master) {
+        effects.push(this.send(this.master.address, { type: 'leave', uuid: this.local.uuid }));
+      }
+    }
+    void now;
+    this.stateValue = 'left';
+    return effects;
+  }
+
+  /** Members by uuid, for lookups by the engine. */
+  memberByUuid(uuid: string): MemberInfo | undefined {
+    return this.listValue.members.find((m) => m.uuid === uuid);
+  }
+
+  memberByAddress(address: string): MemberInfo | undefined {
+    return this.listValue.members.find((m) => m.address === address);
+  }
+
+  // --- joining -------------------------------------------------------------------------------
+
+  private sendJoinRequests(): MembershipEffect[] {
+    const targets = this.masterHint ? [this.masterHint] : this.seeds;
+    return targets.map((to) => this.send(to, { type: 'join-request', member: this.local }));
+  }
+
+  private tickJoining(now: number): MembershipEffect[] {
+    if (now - this.joinStartedAt < this.options.joinTimeoutMs) {
+      if (now - this.lastHeartbeatSent >= this.options.heartbeatIntervalMs) {
+        this.lastHeartbeatSent = now;
+        return this.sendJoinRequests();
+      }
+      return [];
+    }
+    // No master answered in time. Among the joiners that know of each other, the lowest address
+    // becomes master; the others keep asking it to admit them.
+    const lowest = [...this.fellowJoiners.keys(), this.local.address].sort(compareAddress)[0];
+    if (lowest === this.local.address) return this.becomeMaster(now);
+    if (now - this.lastHeartbeatSent >= this.options.heartbeatIntervalMs) {
+      this.lastHeartbeatSent = now;
+      this.masterHint = lowest;
+      return [this.send(lowest, { type: 'join-request', member: this.local })];
+    }
+    return [];
+  }
+
+  private becomeMaster(now: number): MembershipEffect[] {
+    this.stateValue = 'member';
+    const list: MemberList = { version: this.listValue.version + 1, members: [this.local] };
+    this.fellowJoiners.clear();
+    this.lastHeard.set(this.local.uuid, now);
+    return this.installList(list, now);
+  }
+
+  private handleJoinRequest(joiner: MemberInfo, now: number): MembershipEffect[] {
+    if (joiner.uuid === this.local.uuid) return [];
+    if (this.stateValue === 'joining') {
+      this.fellowJoiners.set(joiner.address, joiner);
+      return [this.send(joiner.address, { type: 'join-joining', member: this.local })];
+    }
+    if (!this.isMaster()) {
+      const master = this.master;
+      return master ? [this.send(joiner.address, { type: 'join-master-is', master: master.address })] : [];
+    }
+    const existing = this.memberByUuid(joiner.uuid);
+    if (existing) {
+      // A retried request from a member we already admitted: resend the list.
+      return [this.send(joiner.address, { type: 'member-list', list: this.listValue })];
+    }
+    // The same address under a new uuid is a restarted member: the old incarnation is dead.
+    const members = this.listValue.members.filter((m) => m.address !== joiner.address);
+    if (members.length >= this.options.membersMax) return [];
+    this.lastHeard.set(joiner.uuid, now);
+    return this.publish({ version: this.listValue.version + 1, members: [...members, joiner] }, now);
+  }
+
+  // --- member lists ---------------------------------------------------------------------------
+
+  private handleMemberList(from: string, list: MemberList, now: number): MembershipEffect[] {
+    if (list.version <= this.listValue.version && this.stateValue === 'member') return [];
+    const sender = list.members[0];
+    // Only the master named in a list may publish it.
+    if (!sender || sender.address !== from) return [];
+    if (!list.members.some((m) => m.uuid === this.local.uuid)) {
+      if (this.stateValue === 'member' && this.isMemberAddress(from)) {
+        return this.dropOut(now, `removed from the member list by master ${from}`);
+      }
+      return [];
+    }
+    this.stateValue = 'member';
+    this.masterHint = null;
+    this.fellowJoiners.clear();
+    return this.installList(list, now);
+  }
+
+  /** Master: publish a list to every member in it (including joiners). */
+  private publish(list: MemberList, now: number): MembershipEffect[] {
+    const effects = this.installList(list, now);
+    for (const m of list.members) {
+      if (m.uuid !== this.local.uuid) effects.push(this.send(m.address, { type: 'member-list', list }));
+    }
+    return effects;
+  }
+
+  private installList(list: MemberList, now: number): MembershipEffect[] {
+    const before = new Map(this.listValue.members.map((m) => [m.uuid, m]));
+    const after = new Map(list.members.map((m) => [m.uuid, m]));
+    const added = list.members.filter((m) => !before.has(m.uuid));
+    const removed = this.listValue.members.filter((m) => !after.has(m.uuid));
+    this.listValue = list;
+    for (const m of added) this.lastHeard.set(m.uuid, now);
+    for (const m of removed) this.lastHeard.delete(m.uuid);
+    assert(list.members.length > 0 && list.members.some((m) => m.uuid === this.local.uuid), 'installed a list without ourselves');
+    return [{ kind: 'members-changed', list, added, removed }];
+  }
+
+  private dropOut(now: number, reason: string): MembershipEffect[] {
+    const effects: MembershipEffect[] = [{ kind: 'removed-from-cluster', reason }];
+    const seeds = this.seeds.length > 0 ? this.seeds : this.listValue.members.map((m) => m.address);
+    this.stateValue = 'joining';
+    effects.push(...this.start(now, seeds));
+    return effects;
+  }
+
+  // --- heartbeats and failure detection -------------------------------------------------------
+
+  private handleHeartbeat(from: string, uuid: string, listVersion: number, now: number): MembershipEffect[] {
+    if (this.stateValue !== 'member') return [];
+    if (!this.isMemberUuid(uuid)) return [];
+    this.lastHeard.set(uuid, now);
+    const master = this.master;
+    if (master && uuid === master.uuid && listVersion > this.listValue.version) {
+      return [this.send(from, { type: 'list-request', uuid: this.local.uuid })];
+    }
+    return [];
+  }
+
+  private handleLeave(uuid: string, now: number): MembershipEffect[] {
+    if (!this.isMaster() || !this.isMemberUuid(uuid) || uuid === this.local.uuid) return [];
+    const members = this.listValue.members.filter((m) => m.uuid !== uuid);
+    return this.publish({ version: this.listValue.version + 1, members }, now);
+  }
+
+  private tickMember(now: number): MembershipEffect[] {
+    const effects: MembershipEffect[] = [];
+    if (now - this.lastHeartbeatSent >= this.options.heartbeatIntervalMs) {
+      this.lastHeartbeatSent = now;
+      for (const m of this.listValue.members) {
+        if (m.uuid === this.local.uuid) continue;
+        effects.push(this.send(m.address, { type: 'heartbeat', uuid: this.local.uuid, listVersion: this.listValue.version }));
+      }
+    }
+    const silent = (m: MemberInfo): boolean =>
+      m.uuid !== this.local.uuid && now - (this.lastHeard.get(m.uuid) ?? now) > this.options.maxNoHeartbeatMs;
+
+    if (this.isMaster()) {
+      const dead = this.listValue.members.filter(silent);
+      if (dead.length > 0) {
+        const members = this.listValue.members.filter((m) => !dead.includes(m));
+        effects.push(...this.publish({ version: this.listValue.version + 1, members }, now));
+      }
+      return effects;
+    }
+    // Not master: if every member older than us is silent, we are the oldest live member and take over.
+    const localIndex = this.listValue.members.findIndex((m) => m.uuid === this.local.uuid);
+    const older = this.listValue.members.slice(0, localIndex);
+    if (older.length > 0 && older.every(silent)) {
+      const members = this.listValue.members.filter((m) => !silent(m));
+      effects.push(...this.publish({ version: this.listValue.version + 1, members }, now));
+    }
+    return effects;
+  }
+
+  private isMemberUuid(uuid: string): boolean {
+    return this.listValue.members.some((m) => m.uuid === uuid);
+  }
+
+  private isMemberAddress(address: string): boolean {
+    return this.listValue.members.some((m) => m.address === address);
+  }
+
+  private send(to: string, message: MembershipMessage): MembershipEffect {
+    return { kind: 'send', to, message };
+  }
+}
+
+/** Orders `host:port` strings by host, then numerically by port. */
+export function compareAddress(a: string, b: string): number {
+  const ia = a.lastIndexOf(':');
+  const ib = b.lastIndexOf(':');
+  const ha = a.slice(0, ia);
+  const hb = b.slice(0, ib);
+  if (ha !== hb) return ha < hb ? -1 : 1;
+  return Number(a.slice(ia + 1)) - Number(b.slice(ib + 1));
+}
+
+export function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant broken: ${message}`);
+}

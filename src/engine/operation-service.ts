@@ -1,0 +1,647 @@
+/**
+ * Invocations: routes operations to partition owners (or to one member), runs them one at a time
+ * per partition, replays backups, and delivers responses.
+ *
+ * Ordering contract (stated once, checked by the simulator's checkers):
+ *   A caller's promise resolves only after the owner ran the operation AND every synchronous
+ *   backup acknowledged applying it. Backups of one partition are sent in the owner's order and
+ *   applied on each replica in that order, one at a time.
+ *
+ * Retries are transparent: wrong target, partition not yet assigned or being migrated, and a
+ * target that left or dropped the connection all lead to a retry with back-off until the call
+ * timeout. A retried call carries the same call key, and the owner (or a promoted backup) answers
+ * it from its call record instead of applying it twice.
+ */
+import type { Address } from '../core/address.js';
+import type { Runtime, TimerHandle } from '../core/runtime.js';
+import { BackupVerdict, CallRecords, ReplicaVersions } from '../core/replica-bookkeeping.js';
+import { ObjectDataInput, ObjectDataOutput } from '../serialization/object-data.js';
+import type { TypeRegistry } from '../serialization/type-registry.js';
+import {
+  IndeterminateOperationStateError,
+  InstanceNotActiveError,
+  OperationTimeoutError,
+  ShoalError,
+  errorFromWire,
+} from '../spi/errors.js';
+import type { InvocationBuilder, Logger, NodeEngine, OperationService } from '../spi/node-engine.js';
+import type { Operation } from '../spi/operation.js';
+import { isBackupAwareOperation } from '../spi/services.js';
+import type { Transport } from '../transport/transport.js';
+import { PartitionExecutor } from './partition-executor.js';
+import { FrameKind, OpFlags, ResponseStatus, readOperationBody, writeOperationBody } from './wire.js';
+import type { FaultSites } from './fault-sites.js';
+
+export const BACKUP_COUNT_MAX = 6;
+
+export interface InvocationSettings {
+  readonly callTimeoutMs: number;
+  readonly retryPauseMs: number;
+  readonly backupAckTimeoutMs: number;
+  readonly failOnIndeterminateBackup: boolean;
+}
+
+/** What the operation service needs from the rest of the member. */
+export interface OperationServiceDeps {
+  readonly runtime: Runtime;
+  readonly logger: Logger;
+  readonly settings: InvocationSettings;
+  readonly registry: TypeRegistry;
+  readonly transport: Transport;
+  readonly nodeEngine: NodeEngine;
+  readonly partitionCount: number;
+  readonly faults: FaultSites;
+  localAddress(): Address;
+  /** Address of the member at replica `replicaIndex` of the partition, or null. */
+  replicaAddress(partitionId: number, replicaIndex: number): Address | null;
+  /** True when this member owns the partition and it is not frozen by a migration. */
+  acceptsOperations(partitionId: number): boolean;
+  /** Asks the master to assign partitions (they are assigned lazily, on first use). */
+  triggerAssignment(): void;
+  isRunning(): boolean;
+}
+
+const enum RetryReason {
+  NOT_OWNER = 'not the owner',
+  NOT_ASSIGNED = 'partition not assigned',
+  TARGET_LEFT = 'target left',
+}
+
+interface Invocation {
+  readonly callId: number;
+  readonly op: Operation;
+  readonly serviceName: string;
+  readonly partitionId: number;
+  /** Fixed target of a member invocation; null for partition invocations. */
+  readonly memberTarget: Address | null;
+  readonly deadline: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** Where the last attempt was sent (null: not sent, or run locally). */
+  sentTo: Address | null;
+  tries: number;
+  /** Set once a remote attempt was sent: later failures are indeterminate rather than safe. */
+  everSent: boolean;
+  retryTimer: TimerHandle | null;
+  encoded: Buffer | null;
+}
+
+/** Where a response goes: back to a local invocation, or over the wire to a remote caller. */
+interface ResponseTarget {
+  readonly local: Invocation | null;
+  readonly remote: Address | null;
+  readonly callId: number;
+}
+
+interface PendingBackupAcks {
+  remaining: number;
+  readonly deadline: number;
+  readonly finish: (ok: boolean) => void;
+}
+
+export class OperationServiceImpl implements OperationService {
+  readonly executor: PartitionExecutor;
+  readonly replicaVersions: ReplicaVersions;
+  readonly callRecords: CallRecords;
+  private readonly deps: OperationServiceDeps;
+  private readonly pending = new Map<number, Invocation>();
+  private readonly pendingAcks = new Map<number, PendingBackupAcks>();
+  private nextCallId = 1;
+  private nextAckId = 1;
+  /** Distinguishes call keys of this incarnation from a restarted member at the same address. */
+  private readonly epoch: number;
+  private readonly out = new ObjectDataOutput(1024);
+  private readonly input: ObjectDataInput;
+  private sweepTimer: TimerHandle | null = null;
+
+  constructor(deps: OperationServiceDeps) {
+    this.deps = deps;
+    this.epoch = deps.runtime.random.int(0x7fffffff);
+    this.executor = new PartitionExecutor(deps.partitionCount, (p, e) => deps.logger.error({ partitionId: p, err: e }, 'partition task failed'));
+    this.replicaVersions = new ReplicaVersions(deps.partitionCount);
+    this.callRecords = new CallRecords(deps.partitionCount, { recordsPerPartitionMax: 10_000, recordAgeMaxMs: 10 * 60_000 });
+    this.input = new ObjectDataInput(Buffer.alloc(0), 0, 0, deps.registry);
+  }
+
+  start(): void {
+    this.sweepTimer = this.deps.runtime.timers.every(100, () => this.sweepDeadlines());
+  }
+
+  /** Fails every pending call; used at shutdown. */
+  stop(reason: string): void {
+    if (this.sweepTimer) this.deps.runtime.timers.clear(this.sweepTimer);
+    for (const inv of this.pending.values()) {
+      if (inv.retryTimer) this.deps.runtime.timers.clear(inv.retryTimer);
+      inv.reject(new InstanceNotActiveError(reason));
+    }
+    this.pending.clear();
+    for (const acks of this.pendingAcks.values()) acks.finish(false);
+    this.pendingAcks.clear();
+  }
+
+  pendingCount(): number {
+    return this.pending.size;
+  }
+
+  // --- public API -----------------------------------------------------------------------------
+
+  createInvocationBuilder(serviceName: string, op: Operation, partitionId: number): InvocationBuilder {
+    if (!Number.isInteger(partitionId) || partitionId < 0 || partitionId >= this.deps.partitionCount) {
+      throw new RangeError(`partitionId ${partitionId} is outside 0..${this.deps.partitionCount - 1}`);
+    }
+    return new Builder(this, serviceName, op, partitionId, null);
+  }
+
+  createInvocationBuilderOnMember(serviceName: string, op: Operation, target: Address): InvocationBuilder {
+    return new Builder(this, serviceName, op, -1, target);
+  }
+
+  invokeOnPartition<T = unknown>(serviceName: string, op: Operation, partitionId: number): Promise<T> {
+    return this.createInvocationBuilder(serviceName, op, partitionId).invoke<T>();
+  }
+
+  /** @internal used by Builder */
+  invoke(serviceName: string, op: Operation, partitionId: number, memberTarget: Address | null, timeoutMs: number): Promise<unknown> {
+    if (!this.deps.isRunning()) return Promise.reject(new InstanceNotActiveError('this Shoal instance is not running'));
+    return new Promise<unknown>((resolve, reject) => {
+      const inv: Invocation = {
+        callId: this.nextCallId++,
+        op,
+        serviceName,
+        partitionId,
+        memberTarget,
+        deadline: this.deps.runtime.clock.now() + timeoutMs,
+        resolve,
+        reject,
+        sentTo: null,
+        tries: 0,
+        everSent: false,
+        retryTimer: null,
+        encoded: null,
+      };
+      op._serviceName = serviceName;
+      op._partitionId = partitionId;
+      this.pending.set(inv.callId, inv);
+      this.attempt(inv);
+    });
+  }
+
+  // --- sending --------------------------------------------------------------------------------
+
+  private attempt(inv: Invocation): void {
+    inv.retryTimer = null;
+    inv.tries++;
+    const local = this.deps.localAddress();
+    let target: Address | null;
+    if (inv.memberTarget !== null) {
+      target = inv.memberTarget;
+    } else {
+      target = this.deps.replicaAddress(inv.partitionId, 0);
+      if (target === null) {
+        this.deps.triggerAssignment();
+        this.scheduleRetry(inv, RetryReason.NOT_ASSIGNED);
+        return;
+      }
+    }
+    if (target.equals(local)) {
+      inv.sentTo = null;
+      this.runLocal(inv);
+      return;
+    }
+    inv.sentTo = target;
+    inv.everSent = true;
+    inv.encoded ??= this.encodeOperation(inv);
+    this.deps.transport.send(target, inv.encoded);
+    if (!inv.op.returnsResponse()) this.complete(inv, undefined);
+  }
+
+  private encodeOperation(inv: Invocation): Buffer {
+    const out = this.out;
+    out.clear();
+    out.writeByte(FrameKind.OPERATION);
+    out.writeInt(this.epoch);
+    out.writeLong(inv.callId);
+    out.writeInt(inv.partitionId);
+    out.writeByte(inv.op.returnsResponse() ? OpFlags.RETURNS_RESPONSE : 0);
+    writeOperationBody(out, inv.serviceName, inv.op);
+    return out.toBuffer();
+  }
+
+  private scheduleRetry(inv: Invocation, reason: string): void {
+    if (!this.pending.has(inv.callId)) return;
+    const now = this.deps.runtime.clock.now();
+    if (now >= inv.deadline) {
+      this.fail(inv, this.timeoutError(inv, reason));
+      return;
+    }
+    // Back off linearly up to 10 pauses so a long migration is not hammered.
+    const pause = this.deps.settings.retryPauseMs * Math.min(inv.tries, 10);
+    inv.retryTimer = this.deps.runtime.timers.after(Math.min(pause, inv.deadline - now), () => this.attempt(inv));
+  }
+
+  private timeoutError(inv: Invocation, lastReason: string): Error {
+    const what = `${inv.op.constructor.name} on ${inv.memberTarget ? inv.memberTarget.toString() : `partition ${inv.partitionId}`}`;
+    return new OperationTimeoutError(`${what} did not complete within its call timeout (${inv.tries} tries, last: ${lastReason})`);
+  }
+
+  private complete(inv: Invocation, value: unknown): void {
+    if (!this.pending.delete(inv.callId)) return;
+    inv.resolve(value);
+  }
+
+  private fail(inv: Invocation, error: unknown): void {
+    if (!this.pending.delete(inv.callId)) return;
+    if (inv.retryTimer) this.deps.runtime.timers.clear(inv.retryTimer);
+    inv.reject(error);
+  }
+
+  private sweepDeadlines(): void {
+    const now = this.deps.runtime.clock.now();
+    for (const inv of this.pending.values()) {
+      if (now >= inv.deadline && inv.retryTimer === null) this.fail(inv, this.timeoutError(inv, 'no response'));
+    }
+    for (const [id, acks] of this.pendingAcks) {
+      if (now >= acks.deadline) {
+        this.pendingAcks.delete(id);
+        acks.finish(false);
+      }
+    }
+  }
+
+  /** A member left or a connection dropped: calls sent there are retried against the new owner. */
+  onTargetGone(address: Address): void {
+    for (const inv of this.pending.values()) {
+      if (inv.sentTo !== null && inv.sentTo.equals(address) && inv.retryTimer === null) {
+        inv.sentTo = null;
+        if (inv.memberTarget !== null) {
+          this.fail(inv, new IndeterminateOperationStateError(`member ${address.toString()} left before answering ${inv.op.constructor.name}`));
+        } else {
+          this.scheduleRetry(inv, RetryReason.TARGET_LEFT);
+        }
+      }
+    }
+  }
+
+  // --- executing ------------------------------------------------------------------------------
+
+  private runLocal(inv: Invocation): void {
+    const op = inv.op;
+    op._nodeEngine = this.deps.nodeEngine;
+    op._callerAddress = this.deps.localAddress();
+    op._replicaIndex = 0;
+    const target: ResponseTarget = { local: inv, remote: null, callId: inv.callId };
+    if (inv.partitionId < 0) {
+      this.execute(op, -1, target, null);
+    } else {
+      this.executor.submit(inv.partitionId, () => this.execute(op, inv.partitionId, target, null));
+    }
+  }
+
+  /**
+   * Runs one operation on this member (inside the partition's slot when partitionId ≥ 0).
+   * Re-checks ownership first: the table may have changed while the operation was queued.
+   */
+  private execute(op: Operation, partitionId: number, target: ResponseTarget, callKey: string | null): void | Promise<void> {
+    if (partitionId >= 0 && !this.deps.acceptsOperations(partitionId)) {
+      this.respondRetry(target, RetryReason.NOT_OWNER);
+      return;
+    }
+    if (callKey !== null) {
+      const record = this.callRecords.get(partitionId, callKey, this.deps.runtime.clock.now());
+      if (record !== undefined) {
+        this.respondOk(target, record.response);
+        return;
+      }
+    }
+    let result: void | Promise<void>;
+    try {
+      result = op.run();
+    } catch (error) {
+      this.respondError(target, error);
+      return;
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      return (result as Promise<void>).then(
+        () => this.afterRun(op, partitionId, target, callKey),
+        (error: unknown) => this.respondError(target, error),
+      );
+    }
+    return this.afterRun(op, partitionId, target, callKey);
+  }
+
+  private afterRun(op: Operation, partitionId: number, target: ResponseTarget, callKey: string | null): void | Promise<void> {
+    const response = op.returnsResponse() ? op.getResponse() : undefined;
+    if (partitionId >= 0 && callKey !== null) this.callRecords.put(partitionId, callKey, response, this.deps.runtime.clock.now());
+    if (partitionId >= 0 && isBackupAwareOperation(op) && op.shouldBackup()) {
+      const waitFor = this.sendBackups(op, partitionId, callKey, response);
+      if (waitFor !== null) {
+        // The partition stays held until sync backups answered: the next operation of this
+        // partition must not run before its predecessor's backups are in place.
+        return waitFor.then((ok) => {
+          if (ok || !this.deps.settings.failOnIndeterminateBackup) this.respondOk(target, response);
+          else this.respondError(target, new IndeterminateOperationStateError(`${op.constructor.name} was applied on the owner of partition ${partitionId} but its synchronous backups did not acknowledge within ${this.deps.settings.backupAckTimeoutMs} ms`));
+        });
+      }
+    }
+    this.respondOk(target, response);
+  }
+
+  // --- backups --------------------------------------------------------------------------------
+
+  /** Sends backups; returns a promise of "all sync backups acknowledged", or null if none to wait for. */
+  private sendBackups(op: Operation & import('../spi/operation.js').BackupAwareOperation, partitionId: number, callKey: string | null, response: unknown): Promise<boolean> | null {
+    const sync = clampBackups(op.getSyncBackupCount(), 'sync', op);
+    const async = clampBackups(op.getAsyncBackupCount(), 'async', op);
+    const total = Math.min(sync + async, BACKUP_COUNT_MAX);
+    if (total === 0) return null;
+    const backupOp = op.getBackupOperation();
+    const version = this.replicaVersions.next(partitionId);
+    let syncTargets = 0;
+    let ackId = 0;
+    let pendingPromise: Promise<boolean> | null = null;
+    for (let i = 1; i <= total; i++) {
+      const address = this.deps.replicaAddress(partitionId, i);
+      if (address === null) continue; // fewer members than backups: fewer backups
+      const isSync = i <= sync;
+      if (isSync && ackId === 0) ackId = this.nextAckId++;
+      if (isSync) syncTargets++;
+      if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;
+      this.deps.transport.send(address, this.encodeBackup(backupOp, op.getServiceName(), partitionId, i, version, isSync ? ackId : 0, callKey, response));
+    }
+    if (syncTargets > 0) {
+      pendingPromise = new Promise<boolean>((finish) => {
+        this.pendingAcks.set(ackId, { remaining: syncTargets, deadline: this.deps.runtime.clock.now() + this.deps.settings.backupAckTimeoutMs, finish });
+      });
+    }
+    return pendingPromise;
+  }
+
+  private encodeBackup(backupOp: Operation, serviceName: string, partitionId: number, replicaIndex: number, version: number, ackId: number, callKey: string | null, response: unknown): Buffer {
+    const out = this.out;
+    out.clear();
+    out.writeByte(FrameKind.BACKUP);
+    out.writeInt(partitionId);
+    out.writeByte(replicaIndex);
+    out.writeLong(version);
+    out.writeLong(ackId);
+    out.writeUTF(callKey);
+    out.writeObject(callKey === null ? null : response);
+    writeOperationBody(out, serviceName, backupOp);
+    return out.toBuffer();
+  }
+
+  private handleBackup(from: Address, input: ObjectDataInput): void {
+    const partitionId = input.readInt();
+    const replicaIndex = input.readByte();
+    const version = input.readLong();
+    const ackId = input.readLong();
+    const callKey = input.readNullableUTF();
+    const response = input.readObject();
+    const { serviceName, op } = readOperationBody(input, this.deps.registry);
+    this.checkPartitionId(partitionId);
+    this.executor.submit(partitionId, () => {
+      const verdict = this.replicaVersions.check(partitionId, version);
+      if (verdict === BackupVerdict.GAP) {
+        this.deps.logger.warn({ partitionId, version, have: this.replicaVersions.get(partitionId) }, 'backup gap: replica is dirty and will be re-synced');
+        this.onDirtyReplica(partitionId, replicaIndex);
+        if (ackId !== 0) this.sendBackupAck(from, ackId, false);
+        return;
+      }
+      if (verdict === BackupVerdict.DUPLICATE) {
+        if (ackId !== 0) this.sendBackupAck(from, ackId, true);
+        return;
+      }
+      op._nodeEngine = this.deps.nodeEngine;
+      op._serviceName = serviceName;
+      op._partitionId = partitionId;
+      op._replicaIndex = replicaIndex;
+      op._callerAddress = from;
+      const done = (): void => {
+        this.replicaVersions.set(partitionId, version);
+        if (callKey !== null) this.callRecords.put(partitionId, callKey, response, this.deps.runtime.clock.now());
+        if (ackId !== 0) this.sendBackupAck(from, ackId, true);
+      };
+      let result: void | Promise<void>;
+      try {
+        result = op.run();
+      } catch (error) {
+        this.deps.logger.error({ err: error, partitionId }, `backup ${op.constructor.name} failed; replica marked dirty`);
+        this.replicaVersions.markDirty(partitionId);
+        this.onDirtyReplica(partitionId, replicaIndex);
+        if (ackId !== 0) this.sendBackupAck(from, ackId, false);
+        return;
+      }
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        return (result as Promise<void>).then(done, (error: unknown) => {
+          this.deps.logger.error({ err: error, partitionId }, `backup ${op.constructor.name} failed; replica marked dirty`);
+          this.replicaVersions.markDirty(partitionId);
+          this.onDirtyReplica(partitionId, replicaIndex);
+          if (ackId !== 0) this.sendBackupAck(from, ackId, false);
+        });
+      }
+      done();
+    });
+  }
+
+  /** Set by the partition service: asks the owner for a full copy of a dirty replica. */
+  onDirtyReplica: (partitionId: number, replicaIndex: number) => void = () => {};
+
+  private sendBackupAck(to: Address, ackId: number, ok: boolean): void {
+    const out = this.out;
+    out.clear();
+    out.writeByte(FrameKind.BACKUP_ACK);
+    out.writeLong(ackId);
+    out.writeBoolean(ok);
+    this.deps.transport.send(to, out.view());
+  }
+
+  private handleBackupAck(input: ObjectDataInput): void {
+    const ackId = input.readLong();
+    const ok = input.readBoolean();
+    const acks = this.pendingAcks.get(ackId);
+    if (acks === undefined) return;
+    if (!ok) {
+      this.pendingAcks.delete(ackId);
+      acks.finish(false);
+      return;
+    }
+    if (--acks.remaining === 0) {
+      this.pendingAcks.delete(ackId);
+      acks.finish(true);
+    }
+  }
+
+  // --- responses ------------------------------------------------------------------------------
+
+  private respondOk(target: ResponseTarget, value: unknown): void {
+    if (target.local !== null) {
+      this.complete(target.local, value);
+      return;
+    }
+    if (target.remote === null || target.callId === 0) return;
+    const out = this.out;
+    out.clear();
+    out.writeByte(FrameKind.RESPONSE);
+    out.writeLong(target.callId);
+    out.writeByte(ResponseStatus.OK);
+    try {
+      out.writeObject(value);
+    } catch (error) {
+      this.respondError(target, error);
+      return;
+    }
+    this.deps.transport.send(target.remote, out.view());
+  }
+
+  private respondError(target: ResponseTarget, error: unknown): void {
+    if (target.local !== null) {
+      this.fail(target.local, error);
+      return;
+    }
+    if (target.remote === null || target.callId === 0) {
+      this.deps.logger.warn({ err: error }, 'fire-and-forget operation failed');
+      return;
+    }
+    const out = this.out;
+    out.clear();
+    out.writeByte(FrameKind.RESPONSE);
+    out.writeLong(target.callId);
+    out.writeByte(ResponseStatus.ERROR);
+    out.writeUTF(error instanceof Error ? error.name : 'Error');
+    out.writeUTF(error instanceof Error ? error.message : String(error));
+    this.deps.transport.send(target.remote, out.view());
+  }
+
+  private respondRetry(target: ResponseTarget, reason: string): void {
+    if (target.local !== null) {
+      this.scheduleRetry(target.local, reason);
+      return;
+    }
+    if (target.remote === null || target.callId === 0) return;
+    const out = this.out;
+    out.clear();
+    out.writeByte(FrameKind.RESPONSE);
+    out.writeLong(target.callId);
+    out.writeByte(ResponseStatus.RETRY);
+    out.writeUTF(reason);
+    this.deps.transport.send(target.remote, out.view());
+  }
+
+  private handleResponse(input: ObjectDataInput): void {
+    const callId = input.readLong();
+    const status = input.readByte();
+    const inv = this.pending.get(callId);
+    if (inv === undefined) return; // timed out already, or a duplicate
+    switch (status) {
+      case ResponseStatus.OK:
+        this.complete(inv, input.readObject());
+        return;
+      case ResponseStatus.ERROR: {
+        const name = input.readUTF();
+        const message = input.readUTF();
+        this.fail(inv, errorFromWire(name, message));
+        return;
+      }
+      case ResponseStatus.RETRY:
+        inv.sentTo = null;
+        this.scheduleRetry(inv, input.readUTF());
+        return;
+      default:
+        throw new ShoalError(`unknown response status ${status}`);
+    }
+  }
+
+  // --- inbound frames -------------------------------------------------------------------------
+
+  /** Handles one engine frame of kind OPERATION, RESPONSE, BACKUP or BACKUP_ACK. */
+  handleFrame(from: Address, kind: FrameKind, frame: Buffer): void {
+    const input = this.input;
+    input.reset(frame, 1, frame.length);
+    switch (kind) {
+      case FrameKind.OPERATION:
+        this.handleOperation(from, input);
+        return;
+      case FrameKind.RESPONSE:
+        this.handleResponse(input);
+        return;
+      case FrameKind.BACKUP:
+        this.handleBackup(from, input);
+        return;
+      case FrameKind.BACKUP_ACK:
+        this.handleBackupAck(input);
+        return;
+      default:
+        throw new ShoalError(`operation service got frame kind ${kind as number}`);
+    }
+  }
+
+  private handleOperation(from: Address, input: ObjectDataInput): void {
+    const epoch = input.readInt();
+    const callId = input.readLong();
+    const partitionId = input.readInt();
+    const flags = input.readByte();
+    const returnsResponse = (flags & OpFlags.RETURNS_RESPONSE) !== 0;
+    const target: ResponseTarget = { local: null, remote: from, callId: returnsResponse ? callId : 0 };
+    let decoded;
+    try {
+      decoded = readOperationBody(input, this.deps.registry);
+    } catch (error) {
+      // A well-framed call we cannot decode: answer with the reason, keep the connection.
+      this.respondError(target, error);
+      return;
+    }
+    const { serviceName, op } = decoded;
+    if (partitionId !== -1) this.checkPartitionId(partitionId);
+    if (!this.deps.isRunning()) {
+      this.respondRetry(target, 'member is shutting down');
+      return;
+    }
+    op._nodeEngine = this.deps.nodeEngine;
+    op._serviceName = serviceName;
+    op._partitionId = partitionId;
+    op._replicaIndex = 0;
+    op._callerAddress = from;
+    if (partitionId < 0) {
+      void this.execute(op, -1, target, null);
+      return;
+    }
+    const callKey = `${from.key}/${epoch}/${callId}`;
+    this.executor.submit(partitionId, () => this.execute(op, partitionId, target, callKey));
+  }
+
+  private checkPartitionId(partitionId: number): void {
+    if (!Number.isInteger(partitionId) || partitionId < 0 || partitionId >= this.deps.partitionCount) {
+      throw new ShoalError(`frame names partition ${partitionId}, outside 0..${this.deps.partitionCount - 1}`);
+    }
+  }
+}
+
+function clampBackups(count: number, kind: string, op: Operation): number {
+  if (!Number.isInteger(count) || count < 0 || count > BACKUP_COUNT_MAX) {
+    throw new RangeError(`${op.constructor.name}: ${kind} backup count ${count} is outside 0..${BACKUP_COUNT_MAX}`);
+  }
+  return count;
+}
+
+class Builder implements InvocationBuilder {
+  private timeoutMs: number;
+  constructor(
+    private readonly service: OperationServiceImpl,
+    private readonly serviceName: string,
+    private readonly op: Operation,
+    private readonly partitionId: number,
+    private readonly target: Address | null,
+  ) {
+    this.timeoutMs = service['deps'].settings.callTimeoutMs;
+  }
+
+  setCallTimeout(ms: number): this {
+    if (!(ms > 0)) throw new RangeError(`call timeout must be positive, got ${ms}`);
+    this.timeoutMs = ms;
+    return this;
+  }
+
+  invoke<T = unknown>(): Promise<T> {
+    return this.service.invoke(this.serviceName, this.op, this.partitionId, this.target, this.timeoutMs) as Promise<T>;
+  }
+}

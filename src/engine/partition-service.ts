@@ -1,0 +1,1032 @@
+/**
+ * Partition table, migrations and replica maintenance on one member.
+ *
+ * Every member: installs tables the master publishes; knows which partitions it owns and
+ * accepts operations only for those that are not frozen by a migration; serves as migration
+ * source/destination; keeps its backup replicas in sync (replica sync on a gap, anti-entropy).
+ *
+ * The master also: assigns partitions on first use; promotes backups when members die; plans
+ * balanced targets and runs migrations (at most `migrationsConcurrentMax` per member at a time);
+ * recovers the table from the members when it takes over from a dead master.
+ *
+ * Safety rules (see docs/architecture.md):
+ * - The table changes only on the master, only at commit, and every change bumps the partition's
+ *   version and the table version.
+ * - The owner freezes a partition before capturing its data and stays frozen until it learns the
+ *   migration's outcome, so the old and new owner never both accept operations for it.
+ * - A destination applies data only for a migration of the current master, and a source or
+ *   destination orphaned by a master change resolves its migration from the new master's table.
+ */
+import { Address } from '../core/address.js';
+import type { MemberInfo, MemberList } from '../core/membership.js';
+import {
+  PartitionTable,
+  REPLICA_COUNT_MAX,
+  diffMigrations,
+  planTarget,
+  promoteSurvivors,
+  type PlannedMigration,
+  type ReplicaRow,
+} from '../core/partition-table.js';
+import type { Runtime, TimerHandle } from '../core/runtime.js';
+import { ObjectDataInput, ObjectDataOutput } from '../serialization/object-data.js';
+import type { TypeRegistry } from '../serialization/type-registry.js';
+import type { Member, MigrationInfo, MigrationListener, PartitionService } from '../spi/cluster.js';
+import { OperationTimeoutError } from '../spi/errors.js';
+import type { Logger, NodeEngine } from '../spi/node-engine.js';
+import type { Operation } from '../spi/operation.js';
+import {
+  MigrationEndpoint,
+  PartitionMigrationEvent,
+  PartitionReplicationEvent,
+  isChunkedMigrationAwareService,
+  type MigrationAwareService,
+} from '../spi/services.js';
+import type { ClusterService } from './cluster-service.js';
+import type { FaultSites } from './fault-sites.js';
+import { INTERNAL_SERVICE } from './internal-operation.js';
+import {
+  AssignPartitionsOp,
+  MigrationChunkOp,
+  MigrationFinalizeOp,
+  MigrationRequestOp,
+  PartitionStateOp,
+  ReplicaSyncRequestOp,
+  ShutdownRequestOp,
+  type ChunkHeader,
+  type FinalizeOrder,
+  type MigrationOrder,
+} from './migration-ops.js';
+import type { OperationServiceImpl } from './operation-service.js';
+import { readOperationBody, writeOperationBody } from './wire.js';
+
+/** The table as it travels: member uuids once, slots as indexes into them (-1 = empty). */
+export interface WireTable {
+  tableVersion: number;
+  partitionCount: number;
+  members: string[];
+  slots: number[];
+  versions: number[];
+  /** Uuid of the master that published it. */
+  masterUuid: string;
+}
+
+export interface MigrationSettings {
+  readonly migrationsConcurrentMax: number;
+  readonly chunkBytesMax: number;
+  readonly migrationTimeoutMs: number;
+  readonly antiEntropyIntervalMs: number;
+  readonly gracefulShutdownTimeoutMs: number;
+}
+
+export interface PartitionServiceDeps {
+  readonly runtime: Runtime;
+  readonly logger: Logger;
+  readonly partitionCount: number;
+  readonly settings: MigrationSettings;
+  readonly cluster: ClusterService;
+  readonly operations: OperationServiceImpl;
+  readonly registry: TypeRegistry;
+  readonly nodeEngine: NodeEngine;
+  readonly faults: FaultSites;
+  /** Migration-aware services, by name. */
+  migrationAwareServices(): [string, MigrationAwareService][];
+  partitionIdOf(key: unknown): number;
+  sendTable(to: Address, table: WireTable): void;
+  sendReplicaVersions(to: Address, partitions: number[], versions: number[]): void;
+  isRunning(): boolean;
+}
+
+interface FrozenPartition {
+  readonly migrationId: string;
+  readonly masterUuid: string;
+  readonly replicaIndex: number;
+  readonly destinationUuid: string;
+}
+
+interface IncomingReplica {
+  readonly migrationId: string;
+  readonly masterUuid: string;
+  readonly replicaIndex: number;
+  /** Index this member held before the copy (-1 none). */
+  readonly previousIndex: number;
+  applied: boolean;
+}
+
+interface ActiveMigration {
+  readonly id: string;
+  readonly move: PlannedMigration;
+  readonly ownerUuid: string;
+  readonly startedAt: number;
+}
+
+/** After a migration to a member failed, no new migration goes there for this long. */
+const MIGRATION_RETRY_PAUSE_MS = 1000;
+
+export class PartitionServiceImpl implements PartitionService {
+  readonly table: PartitionTable;
+  private readonly deps: PartitionServiceDeps;
+  private readonly localUuid: string;
+  private memberUuids: string[] = [];
+  private addresses = new Map<string, Address>();
+  private masterUuid: string | null = null;
+  /** Partitions this member froze as the owner of a migration in progress. */
+  private readonly frozen = new Map<number, FrozenPartition>();
+  /** Replicas this member is receiving (migration destination). */
+  private readonly incoming = new Map<number, IncomingReplica>();
+  /** Replica syncs this member asked for and has not received. */
+  private readonly syncRequested = new Map<number, number>();
+  private readonly migrationListeners = new Map<string, MigrationListener>();
+  private readonly safeWaiters = new Set<() => void>();
+  private assignRequestedAt = -Infinity;
+  private antiEntropyTimer: TimerHandle | null = null;
+  private planTimer: TimerHandle | null = null;
+  private nextSyncId = 1;
+
+  // master state
+  private readonly active = new Map<number, ActiveMigration>();
+  private readonly leaving = new Set<string>();
+  /** When a migration to each destination last failed: it gets a pause before the next try. */
+  private readonly lastFailure = new Map<string, number>();
+  private recovering = false;
+  private nextMigrationId = 1;
+  private stats = { completed: 0, failed: 0, entries: 0, bytes: 0, startedAt: 0 };
+
+  constructor(deps: PartitionServiceDeps, localUuid: string) {
+    this.deps = deps;
+    this.localUuid = localUuid;
+    this.table = new PartitionTable(deps.partitionCount);
+  }
+
+  start(): void {
+    this.antiEntropyTimer = this.deps.runtime.timers.every(this.deps.settings.antiEntropyIntervalMs, () => this.antiEntropy());
+    // Re-plan periodically too: a migration that failed is retried without waiting for an event.
+    this.planTimer = this.deps.runtime.timers.every(500, () => {
+      this.maybeMigrate();
+      this.notifySafeWaiters();
+    });
+  }
+
+  stop(): void {
+    if (this.antiEntropyTimer) this.deps.runtime.timers.clear(this.antiEntropyTimer);
+    if (this.planTimer) this.deps.runtime.timers.clear(this.planTimer);
+  }
+
+  // --- queries used by the operation service -------------------------------------------------
+
+  acceptsOperations(partitionId: number): boolean {
+    return this.table.owner(partitionId) === this.localUuid && !this.frozen.has(partitionId);
+  }
+
+  replicaAddress(partitionId: number, replicaIndex: number): Address | null {
+    const uuid = this.table.replica(partitionId, replicaIndex);
+    return uuid === null ? null : (this.addresses.get(uuid) ?? null);
+  }
+
+  isFrozen(partitionId: number): boolean {
+    return this.frozen.has(partitionId);
+  }
+
+  // --- PartitionService -----------------------------------------------------------------------
+
+  getPartitionCount(): number {
+    return this.deps.partitionCount;
+  }
+
+  getPartitionId(key: unknown): number {
+    return this.deps.partitionIdOf(key);
+  }
+
+  getPartitionOwner(partitionId: number): Member | null {
+    if (!Number.isInteger(partitionId) || partitionId < 0 || partitionId >= this.deps.partitionCount) {
+      throw new RangeError(`partitionId ${partitionId} is outside 0..${this.deps.partitionCount - 1}`);
+    }
+    const uuid = this.table.owner(partitionId);
+    if (uuid === null) {
+      this.triggerAssignment();
+      return null;
+    }
+    return this.deps.cluster.memberByUuid(uuid) ?? null;
+  }
+
+  getLocalPartitions(): number[] {
+    const out: number[] = [];
+    for (let p = 0; p < this.deps.partitionCount; p++) if (this.table.owner(p) === this.localUuid) out.push(p);
+    return out;
+  }
+
+  isClusterSafe(): boolean {
+    if (this.frozen.size > 0 || this.incoming.size > 0 || this.syncRequested.size > 0) return false;
+    if (this.deps.cluster.isMaster() && (this.active.size > 0 || this.recovering)) return false;
+    if (!this.table.isAssigned()) return true;
+    const members = this.plannableMembers();
+    const alive = new Set(this.memberUuids);
+    for (let p = 0; p < this.deps.partitionCount; p++) {
+      for (const m of this.table.row(p)) if (m !== null && !alive.has(m)) return false;
+    }
+    return diffMigrations(this.table, planTarget(this.table, members)).length === 0;
+  }
+
+  waitForMigrations(options: { timeout?: number } = {}): Promise<void> {
+    const timeout = options.timeout ?? 60_000;
+    if (this.isClusterSafe()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.isClusterSafe()) {
+          this.safeWaiters.delete(check);
+          this.deps.runtime.timers.clear(timer);
+          resolve();
+        }
+      };
+      const timer = this.deps.runtime.timers.after(timeout, () => {
+        this.safeWaiters.delete(check);
+        reject(new OperationTimeoutError(`cluster not safe after ${timeout} ms: ${this.describeUnsafe()}`));
+      });
+      this.safeWaiters.add(check);
+    });
+  }
+
+  private describeUnsafe(): string {
+    const diff = this.table.isAssigned() ? diffMigrations(this.table, planTarget(this.table, this.plannableMembers())).length : 0;
+    return `${diff} replica moves pending, ${this.frozen.size} frozen, ${this.incoming.size} incoming, ${this.syncRequested.size} syncs requested, ${this.active.size} active (master view)`;
+  }
+
+  private notifySafeWaiters(): void {
+    for (const w of [...this.safeWaiters]) w();
+  }
+
+  addMigrationListener(listener: MigrationListener): string {
+    const id = this.deps.runtime.random.uuid();
+    this.migrationListeners.set(id, listener);
+    return id;
+  }
+
+  removeMigrationListener(id: string): boolean {
+    return this.migrationListeners.delete(id);
+  }
+
+  private emitMigration(kind: 'started' | 'completed' | 'failed', move: PlannedMigration, reason?: string): void {
+    const destination = this.deps.cluster.memberByUuid(move.destination);
+    if (destination === undefined) return;
+    const info: MigrationInfo = {
+      partitionId: move.partitionId,
+      replicaIndex: move.replicaIndex,
+      source: move.source === null ? null : (this.deps.cluster.memberByUuid(move.source) ?? null),
+      destination,
+    };
+    for (const l of this.migrationListeners.values()) {
+      try {
+        if (kind === 'started') l.migrationStarted?.(info);
+        else if (kind === 'completed') l.migrationCompleted?.(info);
+        else l.migrationFailed?.({ ...info, reason: reason ?? 'unknown' });
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'migration listener threw');
+      }
+    }
+  }
+
+  // --- membership -----------------------------------------------------------------------------
+
+  onMembersChanged(list: MemberList, _added: readonly MemberInfo[], removed: readonly MemberInfo[]): void {
+    const previousMaster = this.masterUuid;
+    this.memberUuids = list.members.map((m) => m.uuid);
+    this.addresses = new Map(list.members.map((m) => [m.uuid, Address.parse(m.address)]));
+    this.masterUuid = list.members[0]?.uuid ?? null;
+    for (const r of removed) this.leaving.delete(r.uuid);
+    for (const r of removed) this.deps.operations.onTargetGone(Address.parse(r.address));
+    if (!this.deps.cluster.isMaster()) return;
+    if (previousMaster !== this.localUuid && previousMaster !== null) {
+      void this.recoverAsNewMaster();
+      return;
+    }
+    for (const [p, m] of this.active) {
+      const involved = [m.move.source, m.move.destination, m.ownerUuid];
+      if (involved.some((u) => u !== null && !this.addresses.has(u))) this.abortActive(p, 'a member of the migration left');
+    }
+    if (removed.length > 0) this.promoteAndPublish();
+    this.maybeMigrate();
+  }
+
+  /** After master failover: learn the newest table any member has, then carry on. */
+  private async recoverAsNewMaster(): Promise<void> {
+    this.recovering = true;
+    this.deps.logger.info('became master: recovering the partition table from members');
+    const others = this.memberUuids.filter((u) => u !== this.localUuid);
+    const replies = await Promise.allSettled(
+      others.map((u) =>
+        this.deps.operations
+          .createInvocationBuilderOnMember(INTERNAL_SERVICE, new PartitionStateOp(), this.addresses.get(u)!)
+          .setCallTimeout(Math.max(2000, this.deps.settings.migrationTimeoutMs / 10))
+          .invoke<WireTable | null>(),
+      ),
+    );
+    if (!this.deps.cluster.isMaster()) return;
+    let tableVersion = this.table.tableVersion;
+    for (const r of replies) {
+      if (r.status !== 'fulfilled' || r.value === null) continue;
+      const wire = r.value;
+      tableVersion = Math.max(tableVersion, wire.tableVersion);
+      const snap = this.decodeWire(wire);
+      for (let p = 0; p < this.deps.partitionCount; p++) {
+        if (snap.versions[p] > this.table.version(p)) this.table.setRowWithVersion(p, snap.rows[p], snap.versions[p]);
+      }
+    }
+    this.table.tableVersion = tableVersion;
+    this.recovering = false;
+    this.promoteAndPublish(true);
+    this.maybeMigrate();
+  }
+
+  private promoteAndPublish(forcePublish = false): void {
+    if (!this.table.isAssigned()) {
+      if (forcePublish) this.publish();
+      return;
+    }
+    const alive = new Set(this.memberUuids);
+    const changes = promoteSurvivors(this.table, alive);
+    for (const [p, row] of changes) {
+      if (row[0] === null) this.deps.logger.error({ partitionId: p }, 'partition lost every replica: its data is gone');
+      this.table.setRow(p, row);
+    }
+    // A partition with no survivor gets an owner at once (empty): calls must not wait forever.
+    let orphaned = false;
+    for (let p = 0; p < this.deps.partitionCount; p++) if (this.table.owner(p) === null) orphaned = true;
+    if (orphaned) {
+      const target = planTarget(this.table, this.plannableMembers());
+      for (let p = 0; p < this.deps.partitionCount; p++) {
+        if (this.table.owner(p) === null) {
+          const row = this.table.row(p).slice();
+          row[0] = target[p][0] ?? this.memberUuids[0];
+          if (row.indexOf(row[0]) !== 0) row[row.indexOf(row[0], 1)] = null;
+          this.table.setRow(p, row);
+        }
+      }
+    }
+    if (changes.size > 0 || orphaned || forcePublish) {
+      this.deps.logger.info({ promoted: changes.size }, 'partition table updated after members left');
+      this.publish();
+    }
+  }
+
+  // --- table publication ----------------------------------------------------------------------
+
+  private publish(): void {
+    this.table.tableVersion++;
+    const wire = this.wireSnapshot();
+    for (const uuid of this.memberUuids) {
+      if (uuid === this.localUuid) continue;
+      const address = this.addresses.get(uuid);
+      if (address) this.deps.sendTable(address, wire);
+    }
+    this.afterTableChange(new Set(range(this.deps.partitionCount)), wire.masterUuid);
+  }
+
+  wireSnapshot(): WireTable {
+    const members: string[] = [];
+    const index = new Map<string, number>();
+    const slots: number[] = new Array<number>(this.deps.partitionCount * REPLICA_COUNT_MAX);
+    for (let p = 0; p < this.deps.partitionCount; p++) {
+      const row = this.table.row(p);
+      for (let r = 0; r < REPLICA_COUNT_MAX; r++) {
+        const m = row[r];
+        if (m === null) {
+          slots[p * REPLICA_COUNT_MAX + r] = -1;
+          continue;
+        }
+        let i = index.get(m);
+        if (i === undefined) {
+          i = members.length;
+          members.push(m);
+          index.set(m, i);
+        }
+        slots[p * REPLICA_COUNT_MAX + r] = i;
+      }
+    }
+    return {
+      tableVersion: this.table.tableVersion,
+      partitionCount: this.deps.partitionCount,
+      members,
+      slots,
+      versions: range(this.deps.partitionCount).map((p) => this.table.version(p)),
+      masterUuid: this.masterUuid ?? this.localUuid,
+    };
+  }
+
+  private decodeWire(wire: WireTable): { rows: ReplicaRow[]; versions: number[] } {
+    if (wire.partitionCount !== this.deps.partitionCount) {
+      throw new RangeError(`table for ${wire.partitionCount} partitions, this member has ${this.deps.partitionCount}: partition-count must match across the cluster`);
+    }
+    if (wire.slots.length !== wire.partitionCount * REPLICA_COUNT_MAX || wire.versions.length !== wire.partitionCount) {
+      throw new RangeError('malformed partition table');
+    }
+    const rows: ReplicaRow[] = [];
+    for (let p = 0; p < wire.partitionCount; p++) {
+      const row: ReplicaRow = [];
+      for (let r = 0; r < REPLICA_COUNT_MAX; r++) {
+        const i = wire.slots[p * REPLICA_COUNT_MAX + r];
+        row.push(i < 0 ? null : (wire.members[i] ?? null));
+      }
+      rows.push(row);
+    }
+    return { rows, versions: wire.versions };
+  }
+
+  /** A table published by the master. */
+  handleTable(from: Address, wire: WireTable): void {
+    const master = this.deps.cluster.getMaster();
+    if (master === null || !master.address.equals(from) || master.uuid !== wire.masterUuid) return;
+    if (wire.tableVersion <= this.table.tableVersion) return;
+    const { rows, versions } = this.decodeWire(wire);
+    const changed = new Set<number>();
+    const before = range(this.deps.partitionCount).map((p) => this.table.replicaIndexOf(p, this.localUuid));
+    for (let p = 0; p < this.deps.partitionCount; p++) {
+      if (this.table.setRowWithVersion(p, rows[p], versions[p])) changed.add(p);
+    }
+    this.table.tableVersion = wire.tableVersion;
+    this.afterTableChange(changed, wire.masterUuid, before);
+  }
+
+  /**
+   * Reconciles local state with a new table: resolves migrations orphaned by a master change,
+   * tells services about promotions, drops data of replicas this member no longer holds, and
+   * asks for copies of replicas it newly holds without a migration.
+   */
+  private afterTableChange(changed: Set<number>, masterUuid: string, before?: number[]): void {
+    for (const [p, f] of [...this.frozen]) {
+      if (f.masterUuid === masterUuid) continue;
+      // The master that ordered this migration is gone; the new master's table decides.
+      const committed = this.table.replica(p, f.replicaIndex) === f.destinationUuid;
+      this.deps.logger.warn({ partitionId: p, committed }, 'resolving a migration orphaned by a master change');
+      this.frozen.delete(p);
+      if (f.replicaIndex === 0) this.notifyServices(p, committed, MigrationEndpoint.SOURCE, 0, this.table.replicaIndexOf(p, this.localUuid));
+      if (committed && this.table.replicaIndexOf(p, this.localUuid) < 0) this.clearReplica(p);
+    }
+    for (const [p, inc] of [...this.incoming]) {
+      if (inc.masterUuid === masterUuid) continue;
+      const committed = inc.applied && this.table.replica(p, inc.replicaIndex) === this.localUuid;
+      this.incoming.delete(p);
+      this.notifyServices(p, committed, MigrationEndpoint.DESTINATION, inc.previousIndex, committed ? inc.replicaIndex : inc.previousIndex);
+      if (!committed && this.table.replicaIndexOf(p, this.localUuid) < 0) this.clearReplica(p);
+      else if (!committed) this.requestReplicaSync(p);
+    }
+    if (before !== undefined) {
+      for (const p of changed) {
+        if (this.incoming.has(p) || this.frozen.has(p)) continue;
+        const was = before[p];
+        const now = this.table.replicaIndexOf(p, this.localUuid);
+        if (was === now) continue;
+        if (now === 0 && was > 0) {
+          // Promotion: the owner died and this backup took over with the data it holds.
+          this.deps.logger.info({ partitionId: p, from: was }, 'promoted to owner');
+          this.notifyServices(p, true, MigrationEndpoint.DESTINATION, was, 0);
+        } else if (now < 0 && was >= 0 && !this.table.row(p).every((m) => m === null)) {
+          this.notifyServices(p, true, MigrationEndpoint.SOURCE, was, -1);
+          this.clearReplica(p);
+        } else if (now > 0 && (was < 0 || was > now)) {
+          // Holding a lower-numbered (or new) backup index than before without a copy: services
+          // may not have kept data at the old index, so ask the owner for a full copy.
+          this.requestReplicaSync(p);
+        }
+      }
+    }
+    this.notifySafeWaiters();
+  }
+
+  private notifyServices(p: number, commit: boolean, endpoint: MigrationEndpoint, currentIndex: number, newIndex: number): void {
+    const event = new PartitionMigrationEvent(p, endpoint, currentIndex, newIndex);
+    for (const [name, s] of this.deps.migrationAwareServices()) {
+      try {
+        if (commit) s.commitMigration(event);
+        else s.rollbackMigration(event);
+      } catch (error) {
+        this.deps.logger.error({ err: error, service: name, partitionId: p }, `${commit ? 'commitMigration' : 'rollbackMigration'} threw`);
+      }
+    }
+  }
+
+  private clearReplica(p: number): void {
+    for (const [name, s] of this.deps.migrationAwareServices()) {
+      try {
+        s.clearPartitionReplica(p);
+      } catch (error) {
+        this.deps.logger.error({ err: error, service: name, partitionId: p }, 'clearPartitionReplica threw');
+      }
+    }
+    this.deps.operations.replicaVersions.clear(p);
+    this.deps.operations.callRecords.clear(p);
+  }
+
+  // --- assignment -----------------------------------------------------------------------------
+
+  triggerAssignment(): void {
+    if (this.table.isAssigned()) return;
+    if (this.deps.cluster.isMaster()) {
+      this.assignIfNeeded();
+      return;
+    }
+    const now = this.deps.runtime.clock.now();
+    if (now - this.assignRequestedAt < 200) return;
+    this.assignRequestedAt = now;
+    const master = this.deps.cluster.getMaster();
+    if (master === null) return;
+    this.deps.operations.createInvocationBuilderOnMember(INTERNAL_SERVICE, new AssignPartitionsOp(), master.address).invoke().catch(() => {});
+  }
+
+  assignIfNeeded(): void {
+    if (!this.deps.cluster.isMaster() || this.table.isAssigned() || this.recovering) return;
+    const target = planTarget(this.table, this.plannableMembers());
+    for (let p = 0; p < this.deps.partitionCount; p++) this.table.setRow(p, target[p]);
+    this.deps.logger.info({ members: this.memberUuids.length }, `assigned ${this.deps.partitionCount} partitions`);
+    this.publish();
+  }
+
+  private plannableMembers(): string[] {
+    const members = this.memberUuids.filter((u) => !this.leaving.has(u));
+    return members.length > 0 ? members : this.memberUuids;
+  }
+
+  // --- master: planning and running migrations -------------------------------------------------
+
+  maybeMigrate(): void {
+    if (!this.deps.cluster.isMaster() || this.recovering || !this.table.isAssigned() || !this.deps.isRunning()) return;
+    const alive = new Set(this.memberUuids);
+    if (this.table.row(0) !== undefined && promoteSurvivors(this.table, alive).size > 0) this.promoteAndPublish();
+    const target = planTarget(this.table, this.plannableMembers());
+    this.dropSurplusReplicas(target);
+    const moves = diffMigrations(this.table, target);
+    if (moves.length === 0) {
+      if (this.stats.startedAt !== 0 && this.active.size === 0) this.logProgress(0, true);
+      return;
+    }
+    if (this.stats.startedAt === 0) this.stats = { completed: 0, failed: 0, entries: 0, bytes: 0, startedAt: this.deps.runtime.clock.now() };
+    const load = new Map<string, number>();
+    for (const m of this.active.values()) {
+      for (const u of [m.ownerUuid, m.move.destination]) load.set(u, (load.get(u) ?? 0) + 1);
+    }
+    const max = this.deps.settings.migrationsConcurrentMax;
+    const seen = new Set<number>();
+    for (const move of moves) {
+      if (seen.has(move.partitionId)) continue; // one move per partition at a time, owner moves first
+      seen.add(move.partitionId);
+      if (this.active.has(move.partitionId)) continue;
+      const owner = this.table.owner(move.partitionId);
+      if (owner === null) continue;
+      if (move.replicaIndex > 0 && move.destination === owner) continue; // wait for the owner move
+      if ((load.get(owner) ?? 0) >= max || (load.get(move.destination) ?? 0) >= max) continue;
+      const failedAt = this.lastFailure.get(move.destination) ?? -Infinity;
+      if (this.deps.runtime.clock.now() - failedAt < MIGRATION_RETRY_PAUSE_MS) continue;
+      load.set(owner, (load.get(owner) ?? 0) + 1);
+      load.set(move.destination, (load.get(move.destination) ?? 0) + 1);
+      this.startMigration(move, owner);
+    }
+    this.logProgress(moves.length, false);
+  }
+
+  /**
+   * Replica slots the target leaves empty (fewer members than replicas, or a leaving member's
+   * backup) are emptied directly: removing a backup moves no data. Owner slots never are.
+   */
+  private dropSurplusReplicas(target: readonly ReplicaRow[]): void {
+    let changed = false;
+    for (let p = 0; p < this.deps.partitionCount; p++) {
+      if (this.active.has(p)) continue;
+      const row = this.table.row(p);
+      let next: ReplicaRow | null = null;
+      for (let r = 1; r < REPLICA_COUNT_MAX; r++) {
+        if (row[r] !== null && target[p][r] === null) (next ??= row.slice())[r] = null;
+      }
+      if (next !== null) changed = this.table.setRow(p, next) || changed;
+    }
+    if (changed) this.publish();
+  }
+
+  private lastProgressLog = 0;
+  private logProgress(remaining: number, done: boolean): void {
+    const now = this.deps.runtime.clock.now();
+    const s = this.stats;
+    if (done) {
+      this.deps.logger.info({ completed: s.completed, failed: s.failed, entries: s.entries, bytes: s.bytes, elapsedMs: Math.round(now - s.startedAt) }, 'migrations finished');
+      this.stats.startedAt = 0;
+      return;
+    }
+    if (now - this.lastProgressLog < 1000) return;
+    this.lastProgressLog = now;
+    this.deps.logger.info({ remaining, active: this.active.size, completed: s.completed, entries: s.entries, bytes: s.bytes, elapsedMs: Math.round(now - s.startedAt) }, 'migrating partitions');
+  }
+
+  private startMigration(move: PlannedMigration, ownerUuid: string): void {
+    const id = `${this.localUuid.slice(0, 8)}-${this.nextMigrationId++}`;
+    const active: ActiveMigration = { id, move, ownerUuid, startedAt: this.deps.runtime.clock.now() };
+    this.active.set(move.partitionId, active);
+    this.emitMigration('started', move);
+    const order: MigrationOrder = {
+      migrationId: id,
+      partitionId: move.partitionId,
+      replicaIndex: move.replicaIndex,
+      sourceUuid: move.source,
+      destinationUuid: move.destination,
+      destinationAddress: this.addresses.get(move.destination)!.key,
+      partitionVersion: this.table.version(move.partitionId),
+      masterUuid: this.localUuid,
+    };
+    this.deps.operations
+      .createInvocationBuilderOnMember(INTERNAL_SERVICE, new MigrationRequestOp(order), this.addresses.get(ownerUuid)!)
+      .setCallTimeout(this.deps.settings.migrationTimeoutMs)
+      .invoke<[number, number]>()
+      .then(
+        (moved) => this.commitMigration(active, moved),
+        (error: unknown) => this.abortActive(move.partitionId, error instanceof Error ? error.message : String(error), active),
+      );
+  }
+
+  private async commitMigration(active: ActiveMigration, moved: [number, number]): Promise<void> {
+    const { move } = active;
+    const p = move.partitionId;
+    if (this.active.get(p) !== active) return; // aborted meanwhile
+    if (!this.deps.cluster.isMaster()) return;
+    const fault = this.deps.faults.active ? this.deps.faults.atMigrationStep('migration.commit', p) : null;
+    if (fault) await fault;
+    if (this.active.get(p) !== active || !this.addresses.has(move.destination)) {
+      this.abortActive(p, 'destination left before commit', active);
+      return;
+    }
+    const row = this.table.row(p).slice();
+    const destOldIndex = row.indexOf(move.destination);
+    const source = row[move.replicaIndex];
+    row[move.replicaIndex] = move.destination;
+    let sourceNewIndex = -1;
+    if (destOldIndex >= 0) {
+      const keepSource = source !== null && this.addresses.has(source) && !this.leaving.has(source);
+      row[destOldIndex] = keepSource ? source : null;
+      if (keepSource) sourceNewIndex = destOldIndex;
+    }
+    this.table.setRow(p, row);
+    this.active.delete(p);
+    this.stats.completed++;
+    this.stats.entries += moved[0];
+    this.stats.bytes += moved[1];
+    this.publish();
+    this.emitMigration('completed', move);
+    const finalize = (uuid: string | null, order: FinalizeOrder): void => {
+      if (uuid === null) return;
+      const address = this.addresses.get(uuid);
+      if (address === undefined) return;
+      this.deps.operations
+        .createInvocationBuilderOnMember(INTERNAL_SERVICE, new MigrationFinalizeOp(order), address)
+        .setCallTimeout(this.deps.settings.migrationTimeoutMs)
+        .invoke()
+        .catch((error: unknown) => {
+          // A member that already left needs no finalize; anything else is worth a warning.
+          if (this.addresses.has(uuid)) this.deps.logger.warn({ err: error, partitionId: p }, 'migration finalize failed');
+        });
+    };
+    finalize(move.destination, { migrationId: active.id, partitionId: p, commit: true, currentIndex: destOldIndex, newIndex: move.replicaIndex, endpoint: 'DESTINATION' });
+    if (source !== null && source !== move.destination) {
+      finalize(source, { migrationId: active.id, partitionId: p, commit: true, currentIndex: move.replicaIndex, newIndex: sourceNewIndex, endpoint: 'SOURCE' });
+    }
+    if (active.ownerUuid !== source && active.ownerUuid !== move.destination) {
+      finalize(active.ownerUuid, { migrationId: active.id, partitionId: p, commit: true, currentIndex: 0, newIndex: 0, endpoint: 'OWNER' });
+    }
+    this.maybeMigrate();
+  }
+
+  private abortActive(p: number, reason: string, expected?: ActiveMigration): void {
+    const active = this.active.get(p);
+    if (active === undefined || (expected !== undefined && active !== expected)) return;
+    this.active.delete(p);
+    this.stats.failed++;
+    this.lastFailure.set(active.move.destination, this.deps.runtime.clock.now());
+    this.deps.logger.warn({ partitionId: p, replicaIndex: active.move.replicaIndex, reason }, 'migration failed; rolled back and re-planned');
+    this.emitMigration('failed', active.move, reason);
+    const rollback = (uuid: string, endpoint: FinalizeOrder['endpoint'], index: number): void => {
+      const address = this.addresses.get(uuid);
+      if (address === undefined) return;
+      this.deps.operations
+        .createInvocationBuilderOnMember(INTERNAL_SERVICE, new MigrationFinalizeOp({ migrationId: active.id, partitionId: p, commit: false, currentIndex: index, newIndex: index, endpoint }), address)
+        .setCallTimeout(this.deps.settings.migrationTimeoutMs)
+        .invoke()
+        .catch(() => {});
+    };
+    rollback(active.move.destination, 'DESTINATION', this.table.replicaIndexOf(p, active.move.destination));
+    if (active.ownerUuid !== active.move.destination) rollback(active.ownerUuid, active.move.replicaIndex === 0 ? 'SOURCE' : 'OWNER', 0);
+    this.scheduleReplan();
+  }
+
+  private replanTimer: TimerHandle | null = null;
+  /** Re-plan after a pause (one pending timer at most) so a failing destination is not hammered. */
+  private scheduleReplan(): void {
+    if (this.replanTimer !== null) return;
+    this.replanTimer = this.deps.runtime.timers.after(250, () => {
+      this.replanTimer = null;
+      this.maybeMigrate();
+    });
+  }
+
+  markLeaving(uuid: string): void {
+    if (!this.deps.cluster.isMaster()) return;
+    if (!this.leaving.has(uuid)) this.deps.logger.info({ member: uuid }, 'member is leaving: moving its replicas away');
+    this.leaving.add(uuid);
+    this.maybeMigrate();
+  }
+
+  /** True when this member holds no replica of any partition (safe to leave). */
+  holdsNoReplicas(): boolean {
+    for (let p = 0; p < this.deps.partitionCount; p++) if (this.table.replicaIndexOf(p, this.localUuid) >= 0) return false;
+    return this.frozen.size === 0;
+  }
+
+  /** Graceful shutdown: ask the master to move every replica off this member, wait for it. */
+  async drainForShutdown(): Promise<boolean> {
+    if (!this.table.isAssigned() || this.memberUuids.length <= 1) return true;
+    const deadline = this.deps.runtime.clock.now() + this.deps.settings.gracefulShutdownTimeoutMs;
+    while (this.deps.runtime.clock.now() < deadline) {
+      // The last member has nowhere to move its data to.
+      if (this.holdsNoReplicas() || this.memberUuids.length <= 1) return true;
+      const master = this.deps.cluster.getMaster();
+      if (master !== null) {
+        if (master.uuid === this.localUuid) this.markLeaving(this.localUuid);
+        else {
+          await this.deps.operations
+            .createInvocationBuilderOnMember(INTERNAL_SERVICE, new ShutdownRequestOp(this.localUuid), master.address)
+            .setCallTimeout(2000)
+            .invoke()
+            .catch(() => {});
+        }
+      }
+      await this.waitForTableChange(500);
+    }
+    return this.holdsNoReplicas();
+  }
+
+  private waitForTableChange(maxMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const check = (): void => {
+        this.safeWaiters.delete(check);
+        this.deps.runtime.timers.clear(timer);
+        resolve();
+      };
+      const timer = this.deps.runtime.timers.after(maxMs, check);
+      this.safeWaiters.add(check);
+    });
+  }
+
+  // --- source side ----------------------------------------------------------------------------
+
+  /**
+   * Runs on the owner: freeze the partition, capture its data between two operations, stream it
+   * to the destination. Resolves with [entries, bytes] once the destination applied it all.
+   * The partition stays frozen until finalize (or until a new master's table decides).
+   */
+  runMigrationSource(order: MigrationOrder): Promise<[number, number]> {
+    const p = order.partitionId;
+    if (this.table.owner(p) !== this.localUuid) return Promise.reject(new Error(`not the owner of partition ${p}`));
+    if (this.table.version(p) !== order.partitionVersion) return Promise.reject(new Error(`stale order for partition ${p}: version ${order.partitionVersion}, have ${this.table.version(p)}`));
+    if (this.frozen.has(p)) return Promise.reject(new Error(`partition ${p} is already migrating`));
+    const destination = Address.parse(order.destinationAddress);
+    return new Promise<[number, number]>((resolve, reject) => {
+      this.deps.operations.executor.submit(p, async () => {
+        try {
+          const fault = this.deps.faults.active ? this.deps.faults.atMigrationStep('migration.prepare', p) : null;
+          if (fault) await fault;
+          if (this.table.owner(p) !== this.localUuid) throw new Error(`lost ownership of partition ${p}`);
+          this.frozen.set(p, { migrationId: order.migrationId, masterUuid: order.masterUuid, replicaIndex: order.replicaIndex, destinationUuid: order.destinationUuid });
+          if (order.replicaIndex === 0) {
+            const event = new PartitionMigrationEvent(p, MigrationEndpoint.SOURCE, 0, -1);
+            for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
+          }
+          const header = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: order.masterUuid };
+          resolve(await this.streamReplica(header, destination));
+        } catch (error) {
+          const f = this.frozen.get(p);
+          if (f?.migrationId === order.migrationId) this.frozen.delete(p);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+  }
+
+  /** Captures every migration-aware service's replica data and sends it in bounded chunks. */
+  private async streamReplica(header: Omit<ChunkHeader, 'first' | 'last'>, destination: Address): Promise<[number, number]> {
+    const p = header.partitionId;
+    const event = new PartitionReplicationEvent(p, header.replicaIndex);
+    const out = new ObjectDataOutput(4096, this.deps.registry);
+    const budget = this.deps.settings.chunkBytesMax - 1024;
+    let chunk: Buffer[] = [];
+    let chunkBytes = 0;
+    let entries = 0;
+    let bytes = 0;
+    let first = true;
+    const flush = async (last: boolean): Promise<void> => {
+      const records = last ? this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now()).map(([k, r]): [string, unknown, number] => [k, r.response, r.at]) : [];
+      const op = new MigrationChunkOp({ ...header, first, last }, chunk, records);
+      first = false;
+      chunk = [];
+      chunkBytes = 0;
+      await this.deps.operations.createInvocationBuilderOnMember(INTERNAL_SERVICE, op, destination).setCallTimeout(this.deps.settings.migrationTimeoutMs).invoke();
+    };
+    const add = async (serviceName: string, op: Operation): Promise<void> => {
+      out.clear();
+      writeOperationBody(out, serviceName, op);
+      const encoded = out.toBuffer();
+      if (chunkBytes > 0 && chunkBytes + encoded.length > budget) await flush(false);
+      chunk.push(encoded);
+      chunkBytes += encoded.length;
+      entries++;
+      bytes += encoded.length;
+    };
+    for (const [name, service] of this.deps.migrationAwareServices()) {
+      if (isChunkedMigrationAwareService(service)) {
+        for (const op of service.prepareReplicationChunks(event, budget)) await add(name, op);
+      } else {
+        const op = service.prepareReplicationOperation(event);
+        if (op !== null) await add(name, op);
+      }
+    }
+    await flush(true);
+    return [entries, bytes];
+  }
+
+  // --- destination side -----------------------------------------------------------------------
+
+  /** Applies one chunk of a migration or replica sync on this member, inside the partition slot. */
+  applyChunk(header: ChunkHeader, operations: Buffer[], records: [string, unknown, number][]): Promise<void> {
+    const p = header.partitionId;
+    const isSync = header.migrationId.startsWith('sync:');
+    if (!isSync && header.masterUuid !== this.masterUuid) return Promise.reject(new Error('migration ordered by a member that is not master'));
+    return new Promise<void>((resolve, reject) => {
+      this.deps.operations.executor.submit(p, async () => {
+        try {
+          if (header.first) this.beginIncoming(header, isSync);
+          const fault = this.deps.faults.active && header.last ? this.deps.faults.atMigrationStep('migration.apply', p) : null;
+          if (fault) await fault;
+          const input = new ObjectDataInput(Buffer.alloc(0), 0, 0, this.deps.registry);
+          for (const bytes of operations) {
+            input.reset(bytes, 0, bytes.length);
+            const { serviceName, op } = readOperationBody(input, this.deps.registry);
+            op._nodeEngine = this.deps.nodeEngine;
+            op._serviceName = serviceName;
+            op._partitionId = p;
+            op._replicaIndex = header.replicaIndex;
+            await op.run();
+          }
+          if (header.last) {
+            this.deps.operations.callRecords.import(p, records.map(([k, response, at]) => [k, { response, at }] as const));
+            this.deps.operations.replicaVersions.set(p, header.replicaVersion);
+            if (isSync) {
+              this.syncRequested.delete(p);
+              this.notifySafeWaiters();
+            } else {
+              const inc = this.incoming.get(p);
+              if (inc) inc.applied = true;
+            }
+          }
+          resolve();
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+  }
+
+  private beginIncoming(header: ChunkHeader, isSync: boolean): void {
+    const p = header.partitionId;
+    const previousIndex = this.table.replicaIndexOf(p, this.localUuid);
+    const inSync = previousIndex >= 0 && !this.deps.operations.replicaVersions.isDirty(p) && this.deps.operations.replicaVersions.get(p) === header.replicaVersion && previousIndex <= header.replicaIndex;
+    if (!isSync) {
+      this.incoming.set(p, { migrationId: header.migrationId, masterUuid: header.masterUuid, replicaIndex: header.replicaIndex, previousIndex, applied: false });
+      const event = new PartitionMigrationEvent(p, MigrationEndpoint.DESTINATION, previousIndex, header.replicaIndex);
+      for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
+    }
+    // A replica already in sync keeps its data and the copy lands on top (so a failure midway
+    // never leaves it with less than it had); anything else starts from empty.
+    if (isSync || !inSync) this.clearReplica(p);
+  }
+
+  async finalizeMigration(order: FinalizeOrder): Promise<void> {
+    const p = order.partitionId;
+    const fault = this.deps.faults.active ? this.deps.faults.atMigrationStep('migration.finalize', p) : null;
+    if (fault) await fault;
+    await new Promise<void>((resolve) => {
+      this.deps.operations.executor.submit(p, () => {
+        const f = this.frozen.get(p);
+        if (f?.migrationId === order.migrationId) this.frozen.delete(p);
+        const inc = this.incoming.get(p);
+        if (order.endpoint === 'DESTINATION' && inc?.migrationId === order.migrationId) this.incoming.delete(p);
+        if (order.endpoint !== 'OWNER') {
+          const endpoint = order.endpoint === 'SOURCE' ? MigrationEndpoint.SOURCE : MigrationEndpoint.DESTINATION;
+          const current = order.endpoint === 'DESTINATION' && !order.commit ? (inc?.previousIndex ?? order.currentIndex) : order.currentIndex;
+          this.notifyServices(p, order.commit, endpoint, current, order.commit ? order.newIndex : current);
+          const holds = this.table.replicaIndexOf(p, this.localUuid);
+          if (order.commit && order.endpoint === 'SOURCE' && order.newIndex >= 0) this.requestReplicaSync(p);
+          else if (!order.commit && order.endpoint === 'DESTINATION' && holds > 0) this.requestReplicaSync(p);
+          else if (holds < 0 && (order.endpoint === 'SOURCE' ? order.commit : !order.commit)) this.clearReplica(p);
+        }
+        resolve();
+      });
+    });
+    this.notifySafeWaiters();
+  }
+
+  // --- replica sync and anti-entropy ----------------------------------------------------------
+
+  /** Asks the owner for a full copy of this member's replica of `p`. */
+  requestReplicaSync(p: number): void {
+    const index = this.table.replicaIndexOf(p, this.localUuid);
+    const owner = this.replicaAddress(p, 0);
+    if (index <= 0 || owner === null) {
+      this.syncRequested.delete(p);
+      return;
+    }
+    const now = this.deps.runtime.clock.now();
+    const last = this.syncRequested.get(p);
+    if (last !== undefined && now - last < 1000) return;
+    this.syncRequested.set(p, now);
+    this.deps.operations.replicaVersions.markDirty(p);
+    this.deps.operations.createInvocationBuilderOnMember(INTERNAL_SERVICE, new ReplicaSyncRequestOp(p, index), owner).invoke().catch(() => {});
+  }
+
+  /** Owner side of a replica sync: capture between operations and stream it to the requester. */
+  serveReplicaSync(p: number, replicaIndex: number, requester: Address): void {
+    if (this.table.owner(p) !== this.localUuid) return;
+    this.deps.operations.executor.submit(p, async () => {
+      const header = { migrationId: `sync:${this.nextSyncId++}`, partitionId: p, replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: this.masterUuid ?? '' };
+      try {
+        await this.streamReplica(header, requester);
+      } catch (error) {
+        this.deps.logger.warn({ err: error, partitionId: p }, 'replica sync failed; the backup will ask again');
+      }
+    });
+  }
+
+  /** Called for a backup that detected a gap. */
+  onDirtyReplica(p: number): void {
+    this.requestReplicaSync(p);
+  }
+
+  /** Owner: tell each backup the replica versions of the partitions it backs up. */
+  private antiEntropy(): void {
+    if (!this.table.isAssigned()) return;
+    const perMember = new Map<string, [number[], number[]]>();
+    for (let p = 0; p < this.deps.partitionCount; p++) {
+      if (this.table.owner(p) !== this.localUuid || this.frozen.has(p)) continue;
+      const version = this.deps.operations.replicaVersions.get(p);
+      for (let r = 1; r < REPLICA_COUNT_MAX; r++) {
+        const m = this.table.replica(p, r);
+        if (m === null) continue;
+        let entry = perMember.get(m);
+        if (entry === undefined) perMember.set(m, (entry = [[], []]));
+        entry[0].push(p);
+        entry[1].push(version);
+      }
+    }
+    for (const [uuid, [partitions, versions]] of perMember) {
+      const address = this.addresses.get(uuid);
+      if (address) this.deps.sendReplicaVersions(address, partitions, versions);
+    }
+    // Re-ask for syncs that got no answer.
+    for (const p of this.syncRequested.keys()) this.requestReplicaSync(p);
+  }
+
+  /**
+   * Backup: compare with the owner's versions. The check runs in each partition's slot and
+   * arrives on the same ordered connection as the backups, so every backup sent before it has
+   * been applied by then: a lower version means a backup was lost.
+   */
+  handleReplicaVersions(from: Address, partitions: number[], versions: number[]): void {
+    for (let i = 0; i < partitions.length; i++) {
+      const p = partitions[i];
+      const version = versions[i];
+      if (!Number.isInteger(p) || p < 0 || p >= this.deps.partitionCount) continue;
+      const owner = this.replicaAddress(p, 0);
+      if (owner === null || !owner.equals(from)) continue;
+      this.deps.operations.executor.submit(p, () => {
+        const rv = this.deps.operations.replicaVersions;
+        if (rv.isDirty(p) || rv.get(p) !== version) {
+          if (this.table.replicaIndexOf(p, this.localUuid) > 0 && !this.incoming.has(p)) {
+            this.deps.logger.warn({ partitionId: p, have: rv.get(p), owner: version }, 'anti-entropy: replica out of date, requesting a copy');
+            this.requestReplicaSync(p);
+          }
+        }
+      });
+    }
+  }
+
+  /** Everything this member holds is dropped (it was removed from the cluster and rejoins). */
+  resetAll(): void {
+    this.frozen.clear();
+    this.incoming.clear();
+    this.syncRequested.clear();
+    this.active.clear();
+    this.leaving.clear();
+    for (let p = 0; p < this.deps.partitionCount; p++) {
+      this.deps.operations.replicaVersions.clear(p);
+      this.deps.operations.callRecords.clear(p);
+    }
+    const empty = new PartitionTable(this.deps.partitionCount);
+    this.table.install(empty.snapshot());
+  }
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
