@@ -291,7 +291,8 @@ export class OperationServiceImpl implements OperationService {
     op._replicaIndex = 0;
     const target: ResponseTarget = { local: inv, remote: null, callId: inv.callId };
     if (inv.partitionId < 0) {
-      this.execute(op, -1, target, null);
+      // execute() reports its own failures through the response target; nothing to await here.
+      void this.execute(op, -1, target, null);
     } else {
       this.executor.submit(inv.partitionId, () => this.execute(op, inv.partitionId, target, null));
     }
@@ -529,7 +530,7 @@ export class OperationServiceImpl implements OperationService {
 
   private handleResponse(input: ObjectDataInput): void {
     const callId = input.readLong();
-    const status = input.readByte();
+    const status = input.readByte() as ResponseStatus;
     const inv = this.pending.get(callId);
     if (inv === undefined) return; // timed out already, or a duplicate
     switch (status) {
@@ -547,7 +548,7 @@ export class OperationServiceImpl implements OperationService {
         this.scheduleRetry(inv, input.readUTF());
         return;
       default:
-        throw new ShoalError(`unknown response status ${status}`);
+        throw new ShoalError(`unknown response status ${status as number}`);
     }
   }
 
