@@ -72,6 +72,7 @@ export const ROOT_NAME = 'shoal';
 export const SHOAL_LAYOUT: SectionLayout = section('', {
   'cluster-name': str('clusterName'),
   'member-name': str('memberName'),
+  'lite-member': bool('liteMember'),
   'partition-count': int('partitionCount'),
   network: section('network', {
     host: str('host'),

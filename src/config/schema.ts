@@ -273,6 +273,7 @@ const servicesSchema = list(serviceSchema, 'services', L.servicesCountMax).super
 export const configSchema = section({
   clusterName: name('a cluster name').default(D.clusterName),
   memberName: name('a member name').optional(),
+  liteMember: z.boolean().default(false),
   partitionCount: integer(1, L.partitionCountMax).default(D.partitionCount),
   network: networkSchema.prefault({}),
   invocation: invocationSchema.prefault({}),

@@ -112,6 +112,8 @@ export interface Config {
   clusterName?: string;
   /** Default: left undefined; the engine generates one. */
   memberName?: string;
+  /** A lite member joins the cluster and calls into it but owns no partitions. Default false. */
+  liteMember?: boolean;
   /** Default 271, range 1..65535. */
   partitionCount?: number;
   network?: NetworkConfig;
@@ -144,6 +146,7 @@ export interface ResolvedConfig {
   clusterName: string;
   /** Undefined unless configured; the engine then generates one. */
   memberName?: string;
+  liteMember: boolean;
   partitionCount: number;
   network: {
     host: string;

@@ -25,6 +25,8 @@ export interface MemberInfo {
   /** `host:port` */
   readonly address: string;
   readonly name: string;
+  /** A lite member owns no partition replicas. */
+  readonly lite: boolean;
 }
 
 export interface MemberList {

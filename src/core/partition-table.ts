@@ -185,9 +185,11 @@ export function planTarget(table: PartitionTable, members: readonly string[], re
     }
     const base = Math.floor(P / n);
     const extra = P % n;
+    // Quotas depend on membership alone (the oldest members take the ⌈P/n⌉ ones), so the target
+    // does not shift while its own moves are carried out, whatever order they commit in.
     const byCurrent = [...members].sort((a, b) => (current.get(b) ?? 0) - (current.get(a) ?? 0) || order.get(a)! - order.get(b)!);
     const quota = new Map<string, number>();
-    byCurrent.forEach((m, i) => quota.set(m, base + (i < extra ? 1 : 0)));
+    members.forEach((m, i) => quota.set(m, base + (i < extra ? 1 : 0)));
     const assigned = new Map<string, number>(members.map((m) => [m, 0]));
 
     // Pass 1: keep current placements that fit.

@@ -41,7 +41,7 @@ export function arr(o: Record<string, unknown>, key: string, maxLength = 1_000_0
 
 function memberInfo(v: unknown): MemberInfo {
   if (!isRecord(v)) throw new MalformedMessageError('member must be an object');
-  return { uuid: str(v, 'uuid', 64), address: str(v, 'address', 300), name: str(v, 'name', 255) };
+  return { uuid: str(v, 'uuid', 64), address: str(v, 'address', 300), name: str(v, 'name', 255), lite: bool(v, 'lite') };
 }
 
 function memberList(v: unknown): MemberList {

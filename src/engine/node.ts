@@ -101,7 +101,7 @@ export class Node {
     if (this.memberName === '') this.memberName = `member-${this.addressValue.port}`;
     this.logger = this.logger.child({ member: this.memberName });
     this.logger.info({ address: this.addressValue.key, uuid: this.uuid }, `member ${this.memberName} listening on ${this.addressValue.toString()}`);
-    const local: MemberInfo = { uuid: this.uuid, address: this.addressValue.key, name: this.memberName };
+    const local: MemberInfo = { uuid: this.uuid, address: this.addressValue.key, name: this.memberName, lite: cfg.liteMember };
     this.operations = new OperationServiceImpl({
       runtime: this.runtime,
       logger: this.logger.child({ component: 'operations' }),

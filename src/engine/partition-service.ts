@@ -128,6 +128,8 @@ export class PartitionServiceImpl implements PartitionService {
   private readonly deps: PartitionServiceDeps;
   private readonly localUuid: string;
   private memberUuids: string[] = [];
+  /** Members that own no replicas (lite members). */
+  private liteUuids = new Set<string>();
   private addresses = new Map<string, Address>();
   private masterUuid: string | null = null;
   /** Partitions this member froze as the owner of a migration in progress. */
@@ -146,6 +148,8 @@ export class PartitionServiceImpl implements PartitionService {
   // master state
   private readonly active = new Map<number, ActiveMigration>();
   private readonly leaving = new Set<string>();
+  /** Partitions whose last migration committed but has not finalized on every end yet. */
+  private readonly finalizing = new Set<number>();
   /** When a migration to each destination last failed: it gets a pause before the next try. */
   private readonly lastFailure = new Map<string, number>();
   private recovering = false;
@@ -290,10 +294,12 @@ export class PartitionServiceImpl implements PartitionService {
   onMembersChanged(list: MemberList, _added: readonly MemberInfo[], removed: readonly MemberInfo[]): void {
     const previousMaster = this.masterUuid;
     this.memberUuids = list.members.map((m) => m.uuid);
+    this.liteUuids = new Set(list.members.filter((m) => m.lite).map((m) => m.uuid));
     this.addresses = new Map(list.members.map((m) => [m.uuid, Address.parse(m.address)]));
     this.masterUuid = list.members[0]?.uuid ?? null;
     for (const r of removed) this.leaving.delete(r.uuid);
     for (const r of removed) this.deps.operations.onTargetGone(Address.parse(r.address));
+    this.notifySafeWaiters();
     if (!this.deps.cluster.isMaster()) return;
     if (previousMaster !== this.localUuid && previousMaster !== null) {
       void this.recoverAsNewMaster();
@@ -356,7 +362,7 @@ export class PartitionServiceImpl implements PartitionService {
       for (let p = 0; p < this.deps.partitionCount; p++) {
         if (this.table.owner(p) === null) {
           const row = this.table.row(p).slice();
-          row[0] = target[p][0] ?? this.memberUuids[0];
+          row[0] = target[p][0] ?? this.plannableMembers()[0] ?? null;
           if (row.indexOf(row[0]) !== 0) row[row.indexOf(row[0], 1)] = null;
           this.table.setRow(p, row);
         }
@@ -534,15 +540,18 @@ export class PartitionServiceImpl implements PartitionService {
 
   assignIfNeeded(): void {
     if (!this.deps.cluster.isMaster() || this.table.isAssigned() || this.recovering) return;
+    if (this.plannableMembers().length === 0) return; // only lite members so far
     const target = planTarget(this.table, this.plannableMembers());
     for (let p = 0; p < this.deps.partitionCount; p++) this.table.setRow(p, target[p]);
     this.deps.logger.info({ members: this.memberUuids.length }, `assigned ${this.deps.partitionCount} partitions`);
     this.publish();
   }
 
+  /** Members that may hold replicas: not lite, and not leaving (unless nobody else is left). */
   private plannableMembers(): string[] {
-    const members = this.memberUuids.filter((u) => !this.leaving.has(u));
-    return members.length > 0 ? members : this.memberUuids;
+    const data = this.memberUuids.filter((u) => !this.liteUuids.has(u));
+    const staying = data.filter((u) => !this.leaving.has(u));
+    return staying.length > 0 ? staying : data;
   }
 
   // --- master: planning and running migrations -------------------------------------------------
@@ -568,7 +577,7 @@ export class PartitionServiceImpl implements PartitionService {
     for (const move of moves) {
       if (seen.has(move.partitionId)) continue; // one move per partition at a time, owner moves first
       seen.add(move.partitionId);
-      if (this.active.has(move.partitionId)) continue;
+      if (this.active.has(move.partitionId) || this.finalizing.has(move.partitionId)) continue;
       const owner = this.table.owner(move.partitionId);
       if (owner === null) continue;
       if (move.replicaIndex > 0 && move.destination === owner) continue; // wait for the owner move
@@ -667,11 +676,12 @@ export class PartitionServiceImpl implements PartitionService {
     this.stats.bytes += moved[1];
     this.publish();
     this.emitMigration('completed', move);
+    const finalizing: Promise<unknown>[] = [];
     const finalize = (uuid: string | null, order: FinalizeOrder): void => {
       if (uuid === null) return;
       const address = this.addresses.get(uuid);
       if (address === undefined) return;
-      this.deps.operations
+      const done = this.deps.operations
         .createInvocationBuilderOnMember(INTERNAL_SERVICE, new MigrationFinalizeOp(order), address)
         .setCallTimeout(this.deps.settings.migrationTimeoutMs)
         .invoke()
@@ -679,6 +689,7 @@ export class PartitionServiceImpl implements PartitionService {
           // A member that already left needs no finalize; anything else is worth a warning.
           if (this.addresses.has(uuid)) this.deps.logger.warn({ err: error, partitionId: p }, 'migration finalize failed');
         });
+      finalizing.push(done);
     };
     finalize(move.destination, { migrationId: active.id, partitionId: p, commit: true, currentIndex: destOldIndex, newIndex: move.replicaIndex, endpoint: 'DESTINATION' });
     if (source !== null && source !== move.destination) {
@@ -687,6 +698,13 @@ export class PartitionServiceImpl implements PartitionService {
     if (active.ownerUuid !== source && active.ownerUuid !== move.destination) {
       finalize(active.ownerUuid, { migrationId: active.id, partitionId: p, commit: true, currentIndex: 0, newIndex: 0, endpoint: 'OWNER' });
     }
+    // The next move of this partition waits until every end has finalized this one (the owner
+    // unfreezes only at finalize).
+    this.finalizing.add(p);
+    void Promise.all(finalizing).then(() => {
+      this.finalizing.delete(p);
+      this.maybeMigrate();
+    });
     this.maybeMigrate();
   }
 
@@ -741,7 +759,7 @@ export class PartitionServiceImpl implements PartitionService {
     const deadline = this.deps.runtime.clock.now() + this.deps.settings.gracefulShutdownTimeoutMs;
     while (this.deps.runtime.clock.now() < deadline) {
       // The last member has nowhere to move its data to.
-      if (this.holdsNoReplicas() || this.memberUuids.length <= 1) return true;
+      if (this.holdsNoReplicas() || this.plannableMembers().every((u) => u === this.localUuid)) return true;
       const master = this.deps.cluster.getMaster();
       if (master !== null) {
         if (master.uuid === this.localUuid) this.markLeaving(this.localUuid);
@@ -852,7 +870,14 @@ export class PartitionServiceImpl implements PartitionService {
   applyChunk(header: ChunkHeader, operations: Buffer[], records: [string, unknown, number][]): Promise<void> {
     const p = header.partitionId;
     const isSync = header.migrationId.startsWith('sync:');
-    if (!isSync && header.masterUuid !== this.masterUuid) return Promise.reject(new Error('migration ordered by a member that is not master'));
+    if (!isSync && header.masterUuid !== this.masterUuid) {
+      // The member list naming that master may still be on its way (it travels on another
+      // connection than the data); wait briefly for it before refusing.
+      return this.waitForMaster(header.masterUuid, 2000).then((ok) => {
+        if (!ok) throw new Error('migration ordered by a member that is not master');
+        return this.applyChunk(header, operations, records);
+      });
+    }
     return new Promise<void>((resolve, reject) => {
       this.deps.operations.executor.submit(p, async () => {
         try {
@@ -885,6 +910,23 @@ export class PartitionServiceImpl implements PartitionService {
           reject(error instanceof Error ? error : new Error(String(error)));
         }
       });
+    });
+  }
+
+  private waitForMaster(masterUuid: string, maxMs: number): Promise<boolean> {
+    if (this.masterUuid === masterUuid) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const check = (): void => {
+        if (this.masterUuid !== masterUuid) return;
+        this.safeWaiters.delete(check);
+        this.deps.runtime.timers.clear(timer);
+        resolve(true);
+      };
+      const timer = this.deps.runtime.timers.after(maxMs, () => {
+        this.safeWaiters.delete(check);
+        resolve(this.masterUuid === masterUuid);
+      });
+      this.safeWaiters.add(check);
     });
   }
 

@@ -19,6 +19,7 @@ const withoutSource = ({ source: _source, ...rest }: ResolvedConfig): Omit<Resol
 /** The exact defaults, written out by hand: a change to any default must change this test. */
 const DEFAULTS: ResolvedConfig = {
   clusterName: 'dev',
+  liteMember: false,
   partitionCount: 271,
   network: {
     host: '127.0.0.1',
