@@ -7,30 +7,30 @@
  *
  * Expected output:
  *   Executing 0counter.inc() on: Address[127.0.0.1]:5702
- *   Executing backup 0counter.inc() on: Address[127.0.0.1]:5701
+ *   Executing backup 0counter.inc() on: Address[127.0.0.1]:5703
  *   1
  *   Executing 1counter.inc() on: Address[127.0.0.1]:5703
- *   Executing backup 1counter.inc() on: Address[127.0.0.1]:5702
+ *   Executing backup 1counter.inc() on: Address[127.0.0.1]:5701
  *   1
  *   Executing 2counter.inc() on: Address[127.0.0.1]:5701
- *   Executing backup 2counter.inc() on: Address[127.0.0.1]:5703
+ *   Executing backup 2counter.inc() on: Address[127.0.0.1]:5702
  *   1
  *   Executing 3counter.inc() on: Address[127.0.0.1]:5702
- *   Executing backup 3counter.inc() on: Address[127.0.0.1]:5701
+ *   Executing backup 3counter.inc() on: Address[127.0.0.1]:5703
  *   1
  *   Creating new members
  *   Migrations finished
  *   Executing 0counter.inc() on: Address[127.0.0.1]:5705
- *   Executing backup 0counter.inc() on: Address[127.0.0.1]:5706
+ *   Executing backup 0counter.inc() on: Address[127.0.0.1]:5704
  *   2
  *   Executing 1counter.inc() on: Address[127.0.0.1]:5706
- *   Executing backup 1counter.inc() on: Address[127.0.0.1]:5704
+ *   Executing backup 1counter.inc() on: Address[127.0.0.1]:5701
  *   2
  *   Executing 2counter.inc() on: Address[127.0.0.1]:5704
  *   Executing backup 2counter.inc() on: Address[127.0.0.1]:5705
  *   2
  *   Executing 3counter.inc() on: Address[127.0.0.1]:5702
- *   Executing backup 3counter.inc() on: Address[127.0.0.1]:5701
+ *   Executing backup 3counter.inc() on: Address[127.0.0.1]:5703
  *   2
  *   0counter moved from Address[127.0.0.1]:5702 to Address[127.0.0.1]:5705
  *   1counter moved from Address[127.0.0.1]:5703 to Address[127.0.0.1]:5706

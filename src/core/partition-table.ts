@@ -175,78 +175,166 @@ export function planTarget(table: PartitionTable, members: readonly string[], re
   if (n === 0) return rows;
   const replicaCount = Math.min(n, replicaCountMax, REPLICA_COUNT_MAX);
   const alive = new Set(members);
-  const order = new Map(members.map((m, i) => [m, i]));
 
   for (let r = 0; r < replicaCount; r++) {
-    const current = new Map<string, number>();
-    for (let p = 0; p < P; p++) {
-      const m = table.replica(p, r);
-      if (m !== null && alive.has(m)) current.set(m, (current.get(m) ?? 0) + 1);
+    if (r === 0) {
+      fillIndex(table, rows, r, members, alive, new Quota(members, P, members.slice(0, P % n)));
+      continue;
     }
-    const base = Math.floor(P / n);
-    const extra = P % n;
-    // Quotas depend on membership alone (the oldest members take the ⌈P/n⌉ ones), so the target
-    // does not shift while its own moves are carried out, whatever order they commit in.
-    const byCurrent = [...members].sort((a, b) => (current.get(b) ?? 0) - (current.get(a) ?? 0) || order.get(a)! - order.get(b)!);
-    const quota = new Map<string, number>();
-    members.forEach((m, i) => quota.set(m, base + (i < extra ? 1 : 0)));
-    const assigned = new Map<string, number>(members.map((m) => [m, 0]));
-
-    // Pass 1: keep current placements that fit.
-    for (let p = 0; p < P; p++) {
-      const m = table.replica(p, r);
-      if (m === null || !alive.has(m)) continue;
-      if (rows[p].includes(m)) continue;
-      if (assigned.get(m)! >= quota.get(m)!) continue;
-      rows[p][r] = m;
-      assigned.set(m, assigned.get(m)! + 1);
+    // Backups: the ⌈P/n⌉ quotas first go to the members holding the fewest replicas at lower
+    // indexes (with as many replicas as members the counts are forced that way); if that leaves
+    // a slot no member can take, retry letting whichever member needs an extra slot take it.
+    const held = new Map<string, number>(members.map((m) => [m, 0]));
+    for (let p = 0; p < P; p++) for (let q = 0; q < r; q++) if (rows[p][q] !== null) held.set(rows[p][q]!, held.get(rows[p][q]!)! + 1);
+    const order = new Map(members.map((m, i) => [m, i]));
+    const fewestHeld = [...members].sort((a, b) => held.get(a)! - held.get(b)! || order.get(a)! - order.get(b)!);
+    const attempt = rows.map((row) => row.slice());
+    const empty = fillIndex(table, attempt, r, members, alive, new Quota(members, P, fewestHeld.slice(0, P % n)));
+    if (empty === 0) {
+      for (let p = 0; p < P; p++) rows[p] = attempt[p];
+      continue;
     }
-    // Pass 2: fill the rest, giving each member a run of consecutive partitions up to its quota
-    // (members with the most current placements first), so a fresh table is a few contiguous
-    // blocks per member rather than an interleaving.
-    for (let p = 0; p < P; p++) {
-      if (rows[p][r] !== null) continue;
-      let best: string | null = null;
-      for (const m of byCurrent) {
-        if (assigned.get(m)! >= quota.get(m)!) continue;
-        if (rows[p].includes(m)) continue;
-        best = m;
-        break;
-      }
-      if (best === null) {
-        // Every member with room already holds this partition at a lower index: swap with a
-        // partition already filled at this index whose member can take ours.
-        best = swapForRoom(rows, p, r, members, assigned, quota);
-      }
-      if (best !== null) {
-        rows[p][r] = best;
-        assigned.set(best, assigned.get(best)! + 1);
+    if (fillIndex(table, rows, r, members, alive, new Quota(members, P, null)) > 0) {
+      // Fewer partitions than the arrangement needs (P < n·replicas, a toy configuration): a
+      // full set of replicas matters more than an exact balance, so fill past the quotas.
+      const counts = new Map<string, number>(members.map((m) => [m, 0]));
+      for (let p = 0; p < P; p++) if (rows[p][r] !== null) counts.set(rows[p][r]!, counts.get(rows[p][r]!)! + 1);
+      for (let p = 0; p < P; p++) {
+        if (rows[p][r] !== null) continue;
+        const m = members.filter((c) => !rows[p].includes(c)).sort((a, b) => counts.get(a)! - counts.get(b)!)[0];
+        if (m === undefined) continue;
+        rows[p][r] = m;
+        counts.set(m, counts.get(m)! + 1);
       }
     }
   }
   return rows;
 }
 
-function swapForRoom(
+/** Fills replica index `r` of `rows`; returns how many slots stayed empty. */
+function fillIndex(table: PartitionTable, rows: ReplicaRow[], r: number, members: readonly string[], alive: ReadonlySet<string>, quota: Quota): number {
+  const P = rows.length;
+  // Pass 1: keep current placements that fit.
+  for (let p = 0; p < P; p++) {
+    const m = table.replica(p, r);
+    if (m === null || !alive.has(m) || rows[p].includes(m) || !quota.hasRoom(m)) continue;
+    rows[p][r] = m;
+    quota.take(m);
+  }
+  // Pass 2: fill the rest in partition order, each slot going to the first member (in
+  // membership order) with room that does not hold the partition yet. A fresh table becomes
+  // contiguous runs per member, and the fill does not depend on which moves already happened.
+  let empty = 0;
+  for (let p = 0; p < P; p++) {
+    if (rows[p][r] !== null) continue;
+    let best: string | null = null;
+    for (const m of members) {
+      if (quota.hasRoom(m) && !rows[p].includes(m)) {
+        best = m;
+        break;
+      }
+    }
+    // Every member with room already holds this partition: shift a slot along a chain of
+    // partitions until it reaches a member with room (an augmenting path).
+    if (best === null) best = augment(rows, p, r, members, quota);
+    if (best === null) {
+      empty++;
+      continue;
+    }
+    rows[p][r] = best;
+    quota.take(best);
+  }
+  return empty;
+}
+
+/**
+ * How many slots of one replica index each member may take: ⌊P/n⌋, and ⌈P/n⌉ for `P mod n` of
+ * them. For owners the ⌈P/n⌉ go to the oldest members (fixed by membership alone, so the owner
+ * target does not shift while its own moves are carried out); for backups they go to whichever
+ * members need them first, since a member cannot back up the partitions it owns.
+ */
+class Quota {
+  private readonly base: number;
+  private extrasLeft: number;
+  private readonly fixedExtra: Set<string> | null;
+  private readonly assigned = new Map<string, number>();
+
+  /** `fixedExtra`: the members allowed ⌈P/n⌉, or null to let any member take one while they last. */
+  constructor(members: readonly string[], P: number, fixedExtra: readonly string[] | null) {
+    this.base = Math.floor(P / members.length);
+    this.extrasLeft = P % members.length;
+    this.fixedExtra = fixedExtra === null ? null : new Set(fixedExtra);
+    for (const m of members) this.assigned.set(m, 0);
+  }
+
+  hasRoom(m: string): boolean {
+    const a = this.assigned.get(m)!;
+    if (a < this.base) return true;
+    if (a > this.base) return false;
+    return this.fixedExtra !== null ? this.fixedExtra.has(m) : this.extrasLeft > 0;
+  }
+
+  take(m: string): void {
+    const a = this.assigned.get(m)!;
+    if (a === this.base && this.fixedExtra === null) this.extrasLeft--;
+    this.assigned.set(m, a + 1);
+  }
+
+  give(m: string): void {
+    const a = this.assigned.get(m)!;
+    if (a === this.base + 1 && this.fixedExtra === null) this.extrasLeft++;
+    this.assigned.set(m, a - 1);
+  }
+}
+
+/**
+ * Finds a member for slot (p, r) when every member with room already holds p: a breadth-first
+ * search over "member X could take slot (q, r) from member Y" until a member with room is reached,
+ * then shifts the slots along that path. Returns the member that takes (p, r), or null.
+ */
+function augment(
   rows: ReplicaRow[],
   p: number,
   r: number,
   members: readonly string[],
-  assigned: Map<string, number>,
-  quota: Map<string, number>,
+  quota: Quota,
 ): string | null {
-  const needy = members.find((m) => assigned.get(m)! < quota.get(m)!);
-  if (needy === undefined) return null;
+  const slotsOf = new Map<string, number[]>(members.map((m) => [m, []]));
   for (let q = 0; q < rows.length; q++) {
-    if (q === p) continue;
-    const holder = rows[q][r];
-    if (holder === null || rows[p].includes(holder)) continue;
-    if (rows[q].includes(needy)) continue;
-    // holder moves to p, needy takes q.
-    rows[q][r] = needy;
-    assigned.set(needy, assigned.get(needy)! + 1);
-    assigned.set(holder, assigned.get(holder)! - 1);
-    return holder;
+    const m = rows[q][r];
+    if (m !== null) slotsOf.get(m)?.push(q);
+  }
+  // parent[m] = [previous member, partition handed over] on the path from p's candidates.
+  const parent = new Map<string, [string | null, number]>();
+  const queue: string[] = [];
+  for (const m of members) {
+    if (!rows[p].includes(m)) {
+      parent.set(m, [null, p]);
+      queue.push(m);
+    }
+  }
+  while (queue.length > 0) {
+    const m = queue.shift()!;
+    for (const q of slotsOf.get(m)!) {
+      for (const n of members) {
+        if (parent.has(n) || rows[q].includes(n)) continue;
+        parent.set(n, [m, q]);
+        if (quota.hasRoom(n)) {
+          // Walk back: n takes q from m, m takes the slot it handed to its own parent, …
+          let taker = n;
+          let step = parent.get(taker)!;
+          while (step[0] !== null) {
+            rows[step[1]][r] = taker;
+            taker = step[0];
+            step = parent.get(taker)!;
+          }
+          quota.take(n);
+          quota.give(taker);
+          return taker;
+        }
+        queue.push(n);
+      }
+    }
   }
   return null;
 }

@@ -1,0 +1,222 @@
+/**
+ * The simulator's counter: the seeds' distributed counter without proxies or console output,
+ * keyed by counter name in one container per partition. Increments are backed up (sync and async
+ * counts from the service properties `backup-count` and `async-backup-count`) and move with their
+ * partitions.
+ */
+import { Operation, registerOperation } from '../spi/operation.js';
+import type { BackupAwareOperation } from '../spi/operation.js';
+import type { NodeEngine } from '../spi/node-engine.js';
+import {
+  MigrationEndpoint,
+  type ManagedService,
+  type MigrationAwareService,
+  type PartitionMigrationEvent,
+  type PartitionReplicationEvent,
+  type Properties,
+} from '../spi/services.js';
+import type { ObjectDataInput, ObjectDataOutput } from '../serialization/object-data.js';
+
+export const SIM_COUNTER_SERVICE = 'sim-counter';
+
+export class SimCounterService implements ManagedService, MigrationAwareService {
+  /** `containers[p]`: counter name → value, for the partitions this member holds a replica of. */
+  containers: Map<string, number>[] = [];
+  syncBackups = 1;
+  asyncBackups = 0;
+
+  init(nodeEngine: NodeEngine, properties: Properties): void {
+    this.syncBackups = count(properties['backup-count'], 1);
+    this.asyncBackups = count(properties['async-backup-count'], 0);
+    const partitions = nodeEngine.getPartitionService().getPartitionCount();
+    this.containers = Array.from({ length: partitions }, () => new Map<string, number>());
+  }
+
+  shutdown(_terminate: boolean): void {}
+
+  reset(): void {
+    for (const c of this.containers) c.clear();
+  }
+
+  /** Replica indexes 1..this hold data (the owner is index 0). */
+  get backupsTotal(): number {
+    return Math.min(6, this.syncBackups + this.asyncBackups);
+  }
+
+  beforeMigration(_event: PartitionMigrationEvent): void {}
+
+  prepareReplicationOperation(event: PartitionReplicationEvent): Operation | null {
+    if (event.getReplicaIndex() > this.backupsTotal) return null;
+    const data = this.containers[event.getPartitionId()];
+    return data.size === 0 ? null : new SimCounterReplicaOp([...data]);
+  }
+
+  commitMigration(event: PartitionMigrationEvent): void {
+    const next = event.getNewReplicaIndex();
+    // A replica this member no longer keeps data for (none, or an index past the backups).
+    if (event.getMigrationEndpoint() === MigrationEndpoint.SOURCE && (next === -1 || next > this.backupsTotal)) {
+      this.containers[event.getPartitionId()].clear();
+    }
+  }
+
+  rollbackMigration(event: PartitionMigrationEvent): void {
+    if (event.getMigrationEndpoint() === MigrationEndpoint.DESTINATION && event.getCurrentReplicaIndex() === -1) {
+      this.containers[event.getPartitionId()].clear();
+    }
+  }
+
+  clearPartitionReplica(partitionId: number): void {
+    this.containers[partitionId].clear();
+  }
+
+  /** Value of `name` in this member's replica of `partitionId`. */
+  value(partitionId: number, name: string): number {
+    return this.containers[partitionId]?.get(name) ?? 0;
+  }
+}
+
+function count(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 6) throw new RangeError(`counter backup count must be an integer in 0..6, got '${value}'`);
+  return n;
+}
+
+/** Adds `amount` to counter `name`; answers the new value. */
+export class SimIncOp extends Operation implements BackupAwareOperation {
+  static readonly typeId = 2_000_101;
+  name = '';
+  amount = 0;
+  private result = 0;
+
+  constructor(name?: string, amount?: number) {
+    super();
+    if (name !== undefined) this.name = name;
+    if (amount !== undefined) this.amount = amount;
+  }
+
+  run(): void {
+    const c = this.getService<SimCounterService>().containers[this.getPartitionId()];
+    this.result = (c.get(this.name) ?? 0) + this.amount;
+    c.set(this.name, this.result);
+  }
+
+  override getResponse(): number {
+    return this.result;
+  }
+
+  getSyncBackupCount(): number {
+    return this.getService<SimCounterService>().syncBackups;
+  }
+
+  getAsyncBackupCount(): number {
+    return this.getService<SimCounterService>().asyncBackups;
+  }
+
+  shouldBackup(): boolean {
+    return this.amount !== 0;
+  }
+
+  getBackupOperation(): Operation {
+    return new SimIncBackupOp(this.name, this.amount);
+  }
+
+  override writeInternal(out: ObjectDataOutput): void {
+    out.writeUTF(this.name);
+    out.writeInt(this.amount);
+  }
+
+  override readInternal(input: ObjectDataInput): void {
+    this.name = input.readUTF();
+    this.amount = input.readInt();
+  }
+}
+
+/** Replays an increment on a backup replica. */
+export class SimIncBackupOp extends Operation {
+  static readonly typeId = 2_000_102;
+  name = '';
+  amount = 0;
+
+  constructor(name?: string, amount?: number) {
+    super();
+    if (name !== undefined) this.name = name;
+    if (amount !== undefined) this.amount = amount;
+  }
+
+  run(): void {
+    const c = this.getService<SimCounterService>().containers[this.getPartitionId()];
+    c.set(this.name, (c.get(this.name) ?? 0) + this.amount);
+  }
+
+  override writeInternal(out: ObjectDataOutput): void {
+    out.writeUTF(this.name);
+    out.writeInt(this.amount);
+  }
+
+  override readInternal(input: ObjectDataInput): void {
+    this.name = input.readUTF();
+    this.amount = input.readInt();
+  }
+}
+
+/** A partition's counters, copied to a new replica (migration or replica sync). */
+export class SimCounterReplicaOp extends Operation {
+  static readonly typeId = 2_000_103;
+  entries: [string, number][] = [];
+
+  constructor(entries?: [string, number][]) {
+    super();
+    if (entries !== undefined) this.entries = entries;
+  }
+
+  run(): void {
+    const c = this.getService<SimCounterService>().containers[this.getPartitionId()];
+    for (const [k, v] of this.entries) c.set(k, v);
+  }
+
+  override writeInternal(out: ObjectDataOutput): void {
+    out.writeInt(this.entries.length);
+    for (const [k, v] of this.entries) {
+      out.writeUTF(k);
+      out.writeLong(v);
+    }
+  }
+
+  override readInternal(input: ObjectDataInput): void {
+    const n = input.readInt();
+    if (n < 0 || n > input.remaining()) throw new RangeError(`replica claims ${n} counters`);
+    this.entries = [];
+    for (let i = 0; i < n; i++) this.entries.push([input.readUTF(), input.readLong()]);
+  }
+}
+
+/** Reads counter `name`. */
+export class SimGetOp extends Operation {
+  static readonly typeId = 2_000_104;
+  name = '';
+  private result = 0;
+
+  constructor(name?: string) {
+    super();
+    if (name !== undefined) this.name = name;
+  }
+
+  run(): void {
+    this.result = this.getService<SimCounterService>().value(this.getPartitionId(), this.name);
+  }
+
+  override getResponse(): number {
+    return this.result;
+  }
+
+  override writeInternal(out: ObjectDataOutput): void {
+    out.writeUTF(this.name);
+  }
+
+  override readInternal(input: ObjectDataInput): void {
+    this.name = input.readUTF();
+  }
+}
+
+registerOperation(SimIncOp, SimIncBackupOp, SimCounterReplicaOp, SimGetOp);

@@ -1,0 +1,186 @@
+/**
+ * Every parameter of a simulated run is drawn from its seed (swarm testing: each seed gets its own
+ * cluster size, timings, workload and mix of faults), then printed. Flags narrow the draw
+ * (`--members`, `--faults`, `--mode`, …); the same seed with the same flags gives the same options.
+ */
+import { NO_BUGS, type DeliberateBugs } from '../engine/fault-sites.js';
+import { Prng } from './prng.js';
+import type { NetworkFaultRates } from './sim-network.js';
+import type { SiteFaultRates } from './sim-sites.js';
+import type { ClusterSettings } from './simulation.js';
+
+export const FAULT_KINDS = [
+  'delay',
+  'drop',
+  'duplicate',
+  'reorder',
+  'partition',
+  'crash',
+  'pause',
+  'join',
+  'leave',
+  'sites',
+  'split',
+  'long-pause',
+] as const;
+
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * What Shoal claims to survive, and so what runs by default. `split` (a partition longer than the
+ * failure detector's timeout) and `long-pause` (a pause that long) are outside it: the engine has
+ * no split-brain merge yet, so both sides keep serving and never join again.
+ */
+export const DEFAULT_FAULTS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'split' && k !== 'long-pause');
+
+export type SimMode = 'safety' | 'liveness';
+
+export const BUG_NAMES = ['ackBeforeBackups', 'promotedBackupDropsData', 'commitBeforeDestinationApplied'] as const satisfies readonly (keyof DeliberateBugs)[];
+
+/** What flags (or a test) fix; everything else is drawn from the seed. */
+export interface SimOverrides {
+  readonly members?: number;
+  readonly faults?: readonly FaultKind[];
+  readonly mode?: SimMode;
+  readonly bugs?: Partial<DeliberateBugs>;
+  /** Length of the fault phase, virtual ms. */
+  readonly durationMs?: number;
+  readonly partitionCount?: number;
+  readonly syncBackups?: number;
+}
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly mode: SimMode;
+  /** Members started at the beginning. */
+  readonly members: number;
+  /** Most members alive at once (joins stop there). */
+  readonly membersMax: number;
+  readonly cluster: ClusterSettings;
+  readonly syncBackups: number;
+  readonly asyncBackups: number;
+  readonly counters: number;
+  readonly concurrency: number;
+  readonly callsPerSecond: number;
+  /** Faults start once the initial members joined, or at this time at the latest. */
+  readonly warmupMaxMs: number;
+  /** Length of the fault phase. */
+  readonly durationMs: number;
+  /** After the heal, the cluster must converge within this (liveness). */
+  readonly convergenceMs: number;
+  /** Converged means: the checks pass and the state stays the same for this long. */
+  readonly settleMs: number;
+  /** Fault kinds this seed uses. */
+  readonly faults: readonly FaultKind[];
+  /** Mean time between fault events (partitions, crashes, pauses, joins, leaves). */
+  readonly faultIntervalMs: number;
+  readonly network: NetworkFaultRates;
+  readonly sites: SiteFaultRates;
+  readonly bugs: DeliberateBugs;
+}
+
+export function parseFaults(text: string): FaultKind[] {
+  const out = new Set<FaultKind>();
+  for (const raw of text.split(',')) {
+    const word = raw.trim();
+    if (word === '') continue;
+    if (word === 'default') DEFAULT_FAULTS.forEach((k) => out.add(k));
+    else if (word === 'all') FAULT_KINDS.forEach((k) => out.add(k));
+    else if (word === 'none') continue;
+    else if ((FAULT_KINDS as readonly string[]).includes(word)) out.add(word as FaultKind);
+    else throw new RangeError(`unknown fault kind '${word}'; known: ${FAULT_KINDS.join(', ')}, or default, all, none`);
+  }
+  return FAULT_KINDS.filter((k) => out.has(k));
+}
+
+export function parseBugs(text: string): Partial<DeliberateBugs> {
+  const bugs: Record<string, boolean> = {};
+  for (const raw of text.split(',')) {
+    const word = raw.trim();
+    if (word === '') continue;
+    if (!(BUG_NAMES as readonly string[]).includes(word)) throw new RangeError(`unknown bug '${word}'; known: ${BUG_NAMES.join(', ')}`);
+    bugs[word] = true;
+  }
+  return bugs;
+}
+
+export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOptions {
+  const rng = new Prng(seed, 'options');
+  const members = overrides.members ?? rng.between(2, 5);
+  if (!Number.isInteger(members) || members < 1 || members > 20) throw new RangeError(`members must be an integer in 1..20, got ${members}`);
+  const heartbeatIntervalMs = rng.pick([250, 500, 500, 1000]);
+  const maxNoHeartbeatMs = heartbeatIntervalMs * rng.between(5, 8);
+  const partitionCount = overrides.partitionCount ?? rng.pick([4, 8, 13, 16, 23, 32]);
+  const syncBackups = overrides.syncBackups ?? rng.pick([0, 1, 1, 1, 2]);
+  const asyncBackups = rng.pick([0, 0, 1]);
+  const cluster: ClusterSettings = {
+    partitionCount,
+    heartbeatIntervalMs,
+    maxNoHeartbeatMs,
+    // Longer than any silence the default faults cause, so a joiner never gives up and founds a
+    // cluster of its own (there is no merge to bring it back).
+    joinTimeoutMs: maxNoHeartbeatMs + heartbeatIntervalMs,
+    callTimeoutMs: rng.between(4, 15) * 1000,
+    retryPauseMs: rng.pick([10, 25, 50, 100]),
+    backupAckTimeoutMs: rng.between(5, 30) * 100,
+    antiEntropyIntervalMs: rng.between(1, 5) * 1000,
+    migrationConcurrentMax: rng.between(1, 4),
+    gracefulShutdownTimeoutMs: 30_000,
+  };
+  const allowed = overrides.faults ?? DEFAULT_FAULTS;
+  // Swarm: without an explicit list each default kind is on for about 70 % of seeds.
+  let faults = overrides.faults !== undefined ? [...allowed] : allowed.filter(() => rng.chance(0.7));
+  if (faults.length === 0 && allowed.length > 0) faults = [rng.pick(allowed)];
+  const on = (k: FaultKind): boolean => faults.includes(k);
+  const network: NetworkFaultRates = {
+    latencyMinMs: rng.between(0, 5),
+    latencyMeanMs: rng.pick([0, 1, 2, 5, 10, 20]),
+    delayRate: on('delay') ? rng.real(0.001, 0.03) : 0,
+    delayMaxMs: on('delay') ? rng.between(50, Math.min(1000, heartbeatIntervalMs * 2)) : 0,
+    dropRate: on('drop') ? rng.real(0.001, 0.02) : 0,
+    duplicateRate: on('duplicate') ? rng.real(0.001, 0.02) : 0,
+    reorderRate: on('reorder') ? rng.real(0.001, 0.02) : 0,
+  };
+  const sites: SiteFaultRates = on('sites')
+    ? { dropBackupRate: rng.real(0.001, 0.02), migrationStepRate: rng.real(0.05, 0.5), migrationStepDelayMaxMs: rng.between(10, 2000) }
+    : { dropBackupRate: 0, migrationStepRate: 0, migrationStepDelayMaxMs: 0 };
+  const durationMs = overrides.durationMs ?? rng.between(10, 25) * 1000;
+  return {
+    seed,
+    mode: overrides.mode ?? 'liveness',
+    members,
+    membersMax: Math.min(members + 2, 7),
+    cluster,
+    syncBackups,
+    asyncBackups,
+    counters: rng.between(1, 12),
+    concurrency: rng.between(1, 12),
+    callsPerSecond: rng.pick([5, 10, 20, 50, 100]),
+    warmupMaxMs: 2 * cluster.joinTimeoutMs + 2000,
+    durationMs,
+    convergenceMs: Math.max(cluster.callTimeoutMs, 2 * maxNoHeartbeatMs) + 30_000,
+    settleMs: Math.max(1000, 2 * heartbeatIntervalMs),
+    faults,
+    faultIntervalMs: rng.between(5, 30) * 100,
+    network,
+    sites,
+    bugs: { ...NO_BUGS, ...overrides.bugs },
+  };
+}
+
+/** One line per group of options, for printing. */
+export function describeOptions(o: SimOptions): string {
+  const c = o.cluster;
+  const n = o.network;
+  const bugs = BUG_NAMES.filter((b) => o.bugs[b]);
+  return [
+    `seed=${o.seed} mode=${o.mode} members=${o.members} (max ${o.membersMax}) partitions=${c.partitionCount} backups=${o.syncBackups} sync + ${o.asyncBackups} async`,
+    `timing: heartbeat=${c.heartbeatIntervalMs}ms max-no-heartbeat=${c.maxNoHeartbeatMs}ms join-timeout=${c.joinTimeoutMs}ms call-timeout=${c.callTimeoutMs}ms backup-ack-timeout=${c.backupAckTimeoutMs}ms retry-pause=${c.retryPauseMs}ms anti-entropy=${c.antiEntropyIntervalMs}ms migrations<=${c.migrationConcurrentMax}`,
+    `workload: counters=${o.counters} concurrency=${o.concurrency} rate=${o.callsPerSecond}/s; phases: faults ${o.durationMs}ms, convergence <= ${o.convergenceMs}ms`,
+    `faults: ${o.faults.join(',') || 'none'} every ~${o.faultIntervalMs}ms; network latency ${n.latencyMinMs}+exp(${n.latencyMeanMs})ms delay=${pct(n.delayRate)} (<=${n.delayMaxMs}ms) drop=${pct(n.dropRate)} dup=${pct(n.duplicateRate)} reorder=${pct(n.reorderRate)}; sites drop-backup=${pct(o.sites.dropBackupRate)} migration-step=${pct(o.sites.migrationStepRate)} (<=${o.sites.migrationStepDelayMaxMs}ms)${bugs.length > 0 ? `; BUGS: ${bugs.join(',')}` : ''}`,
+  ].join('\n');
+}
+
+function pct(p: number): string {
+  return `${(p * 100).toFixed(2)}%`;
+}

@@ -1,0 +1,202 @@
+/**
+ * Transcript tests: the membership state machine driven directly, with time passed in and the
+ * effects read back. No sockets, no timers — each step is one input and the exact outputs.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MembershipCore, compareAddress, type MemberInfo, type MembershipEffect, type MembershipMessage } from '../../src/core/membership.js';
+
+const opts = { heartbeatIntervalMs: 1000, maxNoHeartbeatMs: 5000, joinTimeoutMs: 3000, membersMax: 100 };
+const info = (port: number): MemberInfo => ({ uuid: `uuid-${port}`, address: `127.0.0.1:${port}`, name: `m${port}`, lite: false });
+
+function sends(effects: readonly MembershipEffect[]): { to: string; message: MembershipMessage }[] {
+  return effects.filter((e): e is Extract<MembershipEffect, { kind: 'send' }> => e.kind === 'send').map((e) => ({ to: e.to, message: e.message }));
+}
+
+function changes(effects: readonly MembershipEffect[]) {
+  return effects.filter((e): e is Extract<MembershipEffect, { kind: 'members-changed' }> => e.kind === 'members-changed');
+}
+
+/** A tiny in-memory cluster that delivers every send at once, recording the transcript. */
+class Wire {
+  readonly nodes = new Map<string, MembershipCore>();
+  readonly log: string[] = [];
+  now = 0;
+  down = new Set<string>();
+
+  add(core: MembershipCore): void {
+    this.nodes.set(core.local.address, core);
+  }
+
+  deliver(from: string, effects: readonly MembershipEffect[]): void {
+    const queue: [string, string, MembershipMessage][] = sends(effects).map((s) => [from, s.to, s.message]);
+    while (queue.length > 0) {
+      const [src, dst, msg] = queue.shift()!;
+      const target = this.nodes.get(dst);
+      if (target === undefined || this.down.has(dst) || this.down.has(src)) {
+        if (target === undefined || this.down.has(dst)) {
+          const sender = this.nodes.get(src)!;
+          for (const s of sends(sender.peerUnreachable(dst, this.now))) queue.push([src, s.to, s.message]);
+        }
+        continue;
+      }
+      this.log.push(`${src} -> ${dst}: ${msg.type}`);
+      for (const s of sends(target.handle(src, msg, this.now))) queue.push([dst, s.to, s.message]);
+    }
+  }
+
+  tick(ms: number): void {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.now += 100;
+      for (const [addr, core] of this.nodes) if (!this.down.has(addr)) this.deliver(addr, core.tick(this.now));
+    }
+  }
+}
+
+describe('membership transcript', () => {
+  it('a lone member with unreachable seeds becomes master without waiting for the join timeout', () => {
+    const a = new MembershipCore(info(5701), opts);
+    const start = a.start(0, ['127.0.0.1:5702']);
+    assert.deepEqual(sends(start), [{ to: '127.0.0.1:5702', message: { type: 'join-request', member: info(5701) } }]);
+    const after = a.peerUnreachable('127.0.0.1:5702', 5);
+    assert.equal(a.state, 'member');
+    assert.equal(a.isMaster(), true);
+    assert.deepEqual(changes(after).map((c) => c.list.version), [1]);
+  });
+
+  it('a joiner is admitted by the master, and every member installs the same list', () => {
+    const w = new Wire();
+    const a = new MembershipCore(info(5701), opts);
+    const b = new MembershipCore(info(5702), opts);
+    w.add(a);
+    w.add(b);
+    w.deliver('127.0.0.1:5701', a.start(0, []));
+    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    assert.deepEqual(w.log, ['127.0.0.1:5702 -> 127.0.0.1:5701: join-request', '127.0.0.1:5701 -> 127.0.0.1:5702: member-list']);
+    assert.equal(b.state, 'member');
+    assert.deepEqual(a.list, b.list);
+    assert.deepEqual(a.list.members.map((m) => m.address), ['127.0.0.1:5701', '127.0.0.1:5702']);
+    assert.equal(a.list.version, 2);
+  });
+
+  it('a join request to a non-master is redirected to the master', () => {
+    const w = new Wire();
+    const [a, b, c] = [5701, 5702, 5703].map((p) => new MembershipCore(info(p), opts));
+    for (const n of [a, b, c]) w.add(n);
+    w.deliver('127.0.0.1:5701', a.start(0, []));
+    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    w.log.length = 0;
+    w.deliver('127.0.0.1:5703', c.start(0, ['127.0.0.1:5702']));
+    assert.deepEqual(w.log.slice(0, 3), [
+      '127.0.0.1:5703 -> 127.0.0.1:5702: join-request',
+      '127.0.0.1:5702 -> 127.0.0.1:5703: join-master-is',
+      '127.0.0.1:5703 -> 127.0.0.1:5701: join-request',
+    ]);
+    assert.equal(c.state, 'member');
+    assert.equal(c.list.members.length, 3);
+    assert.deepEqual(b.list, c.list);
+  });
+
+  it('simultaneous starters elect the lowest address after the join timeout', () => {
+    const w = new Wire();
+    const [a, b] = [5702, 5701].map((p) => new MembershipCore(info(p), opts));
+    w.add(a);
+    w.add(b);
+    w.deliver('127.0.0.1:5702', a.start(0, ['127.0.0.1:5701']));
+    w.deliver('127.0.0.1:5701', b.start(0, ['127.0.0.1:5702']));
+    assert.equal(a.state, 'joining');
+    assert.equal(b.state, 'joining');
+    w.tick(opts.joinTimeoutMs + 1500);
+    assert.equal(b.isMaster(), true, '5701 has the lower address');
+    assert.equal(a.state, 'member');
+    assert.deepEqual(a.list, b.list);
+  });
+
+  it('the master removes a member it has not heard from for maxNoHeartbeatMs', () => {
+    const w = new Wire();
+    const [a, b, c] = [5701, 5702, 5703].map((p) => new MembershipCore(info(p), opts));
+    for (const n of [a, b, c]) w.add(n);
+    w.deliver('127.0.0.1:5701', a.start(0, []));
+    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    w.deliver('127.0.0.1:5703', c.start(0, ['127.0.0.1:5701']));
+    w.tick(3000);
+    assert.equal(a.list.members.length, 3, 'heartbeats keep everyone');
+    w.down.add('127.0.0.1:5703');
+    w.tick(opts.maxNoHeartbeatMs + 1000);
+    assert.deepEqual(a.list.members.map((m) => m.address), ['127.0.0.1:5701', '127.0.0.1:5702']);
+    assert.deepEqual(b.list, a.list);
+  });
+
+  it('a stall shorter than maxNoHeartbeatMs removes nobody', () => {
+    const w = new Wire();
+    const [a, b] = [5701, 5702].map((p) => new MembershipCore(info(p), opts));
+    w.add(a);
+    w.add(b);
+    w.deliver('127.0.0.1:5701', a.start(0, []));
+    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    w.down.add('127.0.0.1:5702');
+    w.tick(2000);
+    w.down.delete('127.0.0.1:5702');
+    w.tick(3000);
+    assert.equal(a.list.members.length, 2);
+  });
+
+  it('when the master dies the next oldest member takes over and publishes the next list', () => {
+    const w = new Wire();
+    const [a, b, c] = [5701, 5702, 5703].map((p) => new MembershipCore(info(p), opts));
+    for (const n of [a, b, c]) w.add(n);
+    w.deliver('127.0.0.1:5701', a.start(0, []));
+    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    w.deliver('127.0.0.1:5703', c.start(0, ['127.0.0.1:5701']));
+    const before = b.list.version;
+    w.down.add('127.0.0.1:5701');
+    w.tick(opts.maxNoHeartbeatMs + 1000);
+    assert.equal(b.isMaster(), true);
+    assert.deepEqual(c.list, b.list);
+    assert.equal(b.list.version, before + 1);
+    assert.deepEqual(b.list.members.map((m) => m.address), ['127.0.0.1:5702', '127.0.0.1:5703']);
+  });
+
+  it('a graceful leave is published by the master at once', () => {
+    const w = new Wire();
+    const [a, b] = [5701, 5702].map((p) => new MembershipCore(info(p), opts));
+    w.add(a);
+    w.add(b);
+    w.deliver('127.0.0.1:5701', a.start(0, []));
+    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    w.deliver('127.0.0.1:5702', b.leave(100));
+    assert.equal(b.state, 'left');
+    assert.deepEqual(a.list.members.map((m) => m.address), ['127.0.0.1:5701']);
+  });
+
+  it('a member dropped from the list while cut off rejoins', () => {
+    const w = new Wire();
+    const [a, b] = [5701, 5702].map((p) => new MembershipCore(info(p), opts));
+    w.add(a);
+    w.add(b);
+    w.deliver('127.0.0.1:5701', a.start(0, []));
+    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    // b stops hearing and being heard, for longer than the detection time
+    w.down.add('127.0.0.1:5702');
+    w.tick(opts.maxNoHeartbeatMs + 500);
+    assert.equal(a.list.members.length, 1);
+    w.down.delete('127.0.0.1:5702');
+    // a publishes a newer list; b learns it was removed
+    const effects = b.handle('127.0.0.1:5701', { type: 'member-list', list: { version: a.list.version + 1, members: [info(5701)] } }, w.now);
+    assert.ok(effects.some((e) => e.kind === 'removed-from-cluster'));
+    assert.equal(b.state, 'joining');
+  });
+
+  it('a list from a member that is not its master is ignored', () => {
+    const a = new MembershipCore(info(5701), opts);
+    a.start(0, []);
+    const forged = a.handle('127.0.0.1:5799', { type: 'member-list', list: { version: 99, members: [info(5798), info(5701)] } }, 1);
+    assert.deepEqual(forged, []);
+    assert.equal(a.list.version, 1);
+  });
+
+  it('orders addresses by host then port number', () => {
+    assert.deepEqual(['127.0.0.1:5710', '127.0.0.1:5702', '127.0.0.1:999'].sort(compareAddress), ['127.0.0.1:999', '127.0.0.1:5702', '127.0.0.1:5710']);
+  });
+});

@@ -1,0 +1,436 @@
+/**
+ * One Shoal member process of the reliability tests, driven over stdin/stdout (see protocol.ts).
+ *
+ *   node --import tsx test/reliability/member.ts '<MemberSpec JSON>'
+ *
+ * Runs CounterService (examples/counter) with the spec's backup counts and, optionally, the
+ * test-only BulkService. Lite members (spec.lite) own no partitions: the tests run their load
+ * from them, so killing a data member never takes the load generator with it.
+ *
+ * Test hooks (FaultSites): a migration step named in SHOAL_TEST_HOLD_STEP is held until the
+ * process is killed; `armDropBackup` drops backups of one partition; `armKillAfterApply` makes
+ * the member SIGKILL itself after it applied an operation (and its sync backups were
+ * acknowledged) but before it answered.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { CounterService, type Counter } from '../../examples/counter/counter.js';
+import type { FaultSites } from '../../src/engine/fault-sites.js';
+import { FrameKind } from '../../src/engine/wire.js';
+import {
+  IndeterminateOperationStateError,
+  ObjectDataInput,
+  OperationTimeoutError,
+  Shoal,
+  Address,
+  type Config,
+  type ServiceConfig,
+  type ShoalInstance,
+} from '../../src/index.js';
+import {
+  HOLD_STEP_ENV,
+  type BulkLocalInfo,
+  type BulkVerifyResult,
+  type CommandName,
+  type Commands,
+  type IncResult,
+  type IncTally,
+  type MemberEvent,
+  type MemberSpec,
+  type PlacementInfo,
+  type Request,
+  type Response,
+  type StateInfo,
+} from './protocol.js';
+import { BulkLoadOp, BulkService, BulkVerifyOp, InspectCounterOp, bulkKeyOf } from './services.js';
+
+const spec = JSON.parse(process.argv[2] ?? 'null') as MemberSpec | null;
+if (spec === null || typeof spec.port !== 'number') throw new Error('usage: member.ts <MemberSpec JSON>');
+
+function emit(event: MemberEvent): void {
+  process.stdout.write(`EVENT ${JSON.stringify(event)}\n`);
+}
+
+// --- fault sites ---------------------------------------------------------------------------------
+
+class TestFaults implements FaultSites {
+  readonly active = true;
+  private hold: { step: string; partitionId: number | 'any' } | null = null;
+  private readonly drops = new Map<number, number>();
+  private kill: { partitionId: number; nth: number; seen: number } | null = null;
+
+  constructor(holdSpec: string | undefined) {
+    if (holdSpec !== undefined && holdSpec !== '') {
+      const at = holdSpec.lastIndexOf(':');
+      const step = holdSpec.slice(0, at);
+      const p = holdSpec.slice(at + 1);
+      this.hold = { step, partitionId: p === 'any' ? 'any' : Number(p) };
+    }
+  }
+
+  armDrop(partitionId: number, count: number): void {
+    this.drops.set(partitionId, (this.drops.get(partitionId) ?? 0) + count);
+  }
+
+  armKill(partitionId: number, nth: number): void {
+    this.kill = { partitionId, nth, seen: 0 };
+  }
+
+  dropBackup(partitionId: number, replicaIndex: number): boolean {
+    const left = this.drops.get(partitionId) ?? 0;
+    if (left <= 0) return false;
+    this.drops.set(partitionId, left - 1);
+    emit({ type: 'backup-dropped', partitionId, replicaIndex });
+    return true;
+  }
+
+  atMigrationStep(step: string, partitionId: number): Promise<void> | null {
+    const h = this.hold;
+    if (h === null || h.step !== step || (h.partitionId !== 'any' && h.partitionId !== partitionId)) return null;
+    this.hold = null; // hold one occurrence: the first partition that reaches the step
+    emit({ type: 'held', step, partitionId });
+    return new Promise<void>(() => {}); // until the process is killed
+  }
+
+  afterApply(partitionId: number): Promise<void> | null {
+    const k = this.kill;
+    if (k === null || k.partitionId !== partitionId) return null;
+    if (++k.seen < k.nth) return null;
+    emit({ type: 'killing-self', partitionId, nth: k.nth });
+    process.kill(process.pid, 'SIGKILL');
+    return new Promise<void>(() => {});
+  }
+}
+
+const faults = new TestFaults(process.env[HOLD_STEP_ENV]);
+
+// --- the member ----------------------------------------------------------------------------------
+
+const counterService = new CounterService();
+const bulkService = spec.bulkService ? new BulkService() : null;
+
+function config(s: MemberSpec): Config {
+  const services: ServiceConfig[] = [
+    {
+      name: CounterService.NAME,
+      implementation: counterService,
+      properties: { 'backup-count': String(s.backupCount), 'async-backup-count': String(s.asyncBackupCount) },
+    },
+  ];
+  if (bulkService !== null) services.push({ name: BulkService.NAME, implementation: bulkService });
+  return {
+    clusterName: s.clusterName,
+    memberName: s.name,
+    liteMember: s.lite,
+    partitionCount: s.partitionCount,
+    network: {
+      host: '127.0.0.1',
+      port: s.port,
+      portAutoIncrement: false,
+      join: { tcpIp: { enabled: true, members: [...s.seeds] }, multicast: { enabled: false } },
+    },
+    failureDetector: { heartbeatIntervalMs: s.heartbeatIntervalMs, maxNoHeartbeatMs: s.maxNoHeartbeatMs },
+    invocation: { callTimeoutMs: s.callTimeoutMs, backupAckTimeoutMs: s.backupAckTimeoutMs },
+    migration: {
+      gracefulShutdownTimeoutMs: s.gracefulShutdownTimeoutMs,
+      ...(s.migrationConcurrentMax !== undefined ? { concurrentMax: s.migrationConcurrentMax } : {}),
+      ...(s.chunkBytesMax !== undefined ? { chunkBytesMax: s.chunkBytesMax } : {}),
+    },
+    backup: { antiEntropyIntervalMs: s.antiEntropyIntervalMs },
+    logging: { level: s.logLevel },
+    services,
+  };
+}
+
+const instance: ShoalInstance = await Shoal.newInstance(config(spec), { faults });
+
+// Observe migration chunk frames as they arrive (OPERATION frames for MigrationChunkOp, type 4
+// of the internal service), to check that none exceeds the configured chunk size.
+const frames = { chunkMax: 0, chunks: 0 };
+{
+  const ops = instance.node.operations;
+  const handle = ops.handleFrame.bind(ops);
+  const peek = new ObjectDataInput(Buffer.alloc(0));
+  const headerBytes = 1 + 4 + 8 + 4 + 1; // kind, epoch, call id, partition, flags (wire.ts)
+  ops.handleFrame = (from, kind, frame) => {
+    if (kind === FrameKind.OPERATION && frame.length > headerBytes + 8) {
+      peek.reset(frame, headerBytes, frame.length);
+      const service = peek.readUTF();
+      const typeId = peek.readInt();
+      if (service === 'shoal:internal' && typeId === 4) {
+        frames.chunks++;
+        if (frame.length > frames.chunkMax) frames.chunkMax = frame.length;
+      }
+    }
+    handle(from, kind, frame);
+  };
+}
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+const counters = new Map<string, Counter>();
+async function counter(name: string): Promise<Counter> {
+  let c = counters.get(name);
+  if (c === undefined) {
+    c = await instance.getDistributedObject<Counter>(CounterService.NAME, name);
+    counters.set(name, c);
+  }
+  return c;
+}
+
+// --- outcomes ------------------------------------------------------------------------------------
+
+class Tally {
+  readonly acked: number[];
+  readonly indeterminate: number[];
+  readonly failed: number[];
+  readonly errors = new Map<string, number>();
+  constructor(readonly names: string[]) {
+    this.acked = names.map(() => 0);
+    this.indeterminate = names.map(() => 0);
+    this.failed = names.map(() => 0);
+  }
+  error(k: number, error: unknown): void {
+    if (error instanceof IndeterminateOperationStateError || error instanceof OperationTimeoutError) this.indeterminate[k]++;
+    else this.failed[k]++;
+    const name = error instanceof Error ? error.name : 'non-Error';
+    const message = error instanceof Error ? error.message : String(error);
+    const key = `${name}: ${message.slice(0, 160)}`;
+    this.errors.set(key, (this.errors.get(key) ?? 0) + 1);
+  }
+  report(): IncTally {
+    return {
+      names: this.names,
+      acked: this.acked,
+      indeterminate: this.indeterminate,
+      failed: this.failed,
+      errors: Object.fromEntries(this.errors),
+    };
+  }
+}
+
+const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+class Load {
+  private running = true;
+  private readonly workers: Promise<void>[] = [];
+  private next = 0;
+  constructor(
+    private readonly list: Counter[],
+    readonly tally: Tally,
+    concurrency: number,
+  ) {
+    for (let i = 0; i < concurrency; i++) this.workers.push(this.worker());
+  }
+  private async worker(): Promise<void> {
+    while (this.running) {
+      const k = this.next++ % this.list.length;
+      try {
+        await this.list[k].inc(1);
+        this.tally.acked[k]++;
+      } catch (error) {
+        this.tally.error(k, error);
+        await pause(20); // a failing call must not spin the event loop
+      }
+    }
+  }
+  get isRunning(): boolean {
+    return this.running;
+  }
+  async stop(): Promise<IncTally> {
+    this.running = false;
+    await Promise.all(this.workers);
+    return this.tally.report();
+  }
+}
+
+let load: Load | null = null;
+
+// --- commands ------------------------------------------------------------------------------------
+
+type Handlers = { [C in CommandName]: (args: Commands[C][0]) => Promise<Commands[C][1]> };
+
+function state(): StateInfo {
+  const cluster = instance.getCluster();
+  return {
+    name: instance.getName(),
+    uuid: cluster.getLocalMember().uuid,
+    address: instance.getNodeEngine().getThisAddress().key,
+    lite: spec!.lite,
+    isMaster: cluster.isMaster(),
+    members: cluster.getMembers().length,
+    safe: instance.getPartitionService().isClusterSafe(),
+    localPartitions: instance.getPartitionService().getLocalPartitions().length,
+  };
+}
+
+function placement(partitionId: number): PlacementInfo {
+  const partitions = instance.node.partitions;
+  const replicas: (string | null)[] = [];
+  for (let r = 0; r < 7; r++) replicas.push(partitions.replicaAddress(partitionId, r)?.key ?? null);
+  return { partitionId, replicas, ownerUuid: partitions.table.owner(partitionId) };
+}
+
+/** Entries of a bulk load, grouped by partition (computed the same way for load and verify). */
+function bulkIdsByPartition(total: number): number[][] {
+  const ps = instance.getPartitionService();
+  const byPartition = Array.from({ length: ps.getPartitionCount() }, (): number[] => []);
+  for (let id = 0; id < total; id++) byPartition[ps.getPartitionId(bulkKeyOf(id))].push(id);
+  return byPartition;
+}
+
+const handlers: Handlers = {
+  state: async () => state(),
+  waitForMigrations: async ({ timeoutMs }) => {
+    await instance.getPartitionService().waitForMigrations({ timeout: timeoutMs });
+    return null;
+  },
+  placement: async ({ name }) => placement(instance.getPartitionService().getPartitionId(name)),
+  prepare: async ({ names }) => {
+    for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => counter(n)));
+    return null;
+  },
+  inc: async ({ name, times, amount }): Promise<IncResult> => {
+    const c = await counter(name);
+    const tally = new Tally([name]);
+    const returned: number[] = [];
+    for (let i = 0; i < times; i++) {
+      try {
+        returned.push(await c.inc(amount));
+        tally.acked[0]++;
+      } catch (error) {
+        tally.error(0, error);
+      }
+    }
+    return { ...tally.report(), returned };
+  },
+  get: async ({ names }) => Promise.all(names.map(async (n) => (await counter(n)).get())),
+  startLoad: async ({ names, concurrency }) => {
+    if (load?.isRunning === true) throw new Error('load already running');
+    const list = await Promise.all(names.map((n) => counter(n)));
+    load = new Load(list, new Tally(names), concurrency);
+    return null;
+  },
+  loadProgress: async () => {
+    if (load === null) return { running: false, acked: 0, indeterminate: 0, failed: 0 };
+    const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
+    return { running: load.isRunning, acked: sum(load.tally.acked), indeterminate: sum(load.tally.indeterminate), failed: sum(load.tally.failed) };
+  },
+  stopLoad: async () => {
+    if (load === null) throw new Error('no load was started');
+    return load.stop();
+  },
+  inspect: async ({ name, address }) =>
+    instance
+      .getNodeEngine()
+      .getOperationService()
+      .createInvocationBuilderOnMember(CounterService.NAME, new InspectCounterOp(name), Address.parse(address))
+      .setCallTimeout(5000)
+      .invoke<number | null>(),
+  armDropBackup: async ({ partitionId, count }) => {
+    faults.armDrop(partitionId, count);
+    return null;
+  },
+  armKillAfterApply: async ({ partitionId, nth }) => {
+    faults.armKill(partitionId, nth);
+    return null;
+  },
+  bulkLoad: async ({ total }) => {
+    const started = performance.now();
+    const byPartition = bulkIdsByPartition(total);
+    const ops = instance.getNodeEngine().getOperationService();
+    let entries = 0;
+    const counts = await Promise.all(byPartition.map((ids, p) => ops.invokeOnPartition<number>(BulkService.NAME, new BulkLoadOp(ids), p)));
+    for (const n of counts) entries += n;
+    return { entries, ms: Math.round(performance.now() - started) };
+  },
+  bulkVerify: async ({ total }): Promise<BulkVerifyResult> => {
+    const byPartition = bulkIdsByPartition(total);
+    const ops = instance.getNodeEngine().getOperationService();
+    const results = await Promise.all(byPartition.map((_, p) => ops.invokeOnPartition<[number, number, number, number]>(BulkService.NAME, new BulkVerifyOp(), p)));
+    let entries = 0;
+    let wrongValues = 0;
+    const badPartitions: number[] = [];
+    results.forEach(([count, sum, xor, wrong], p) => {
+      entries += count;
+      wrongValues += wrong;
+      const ids = byPartition[p];
+      let eSum = 0;
+      let eXor = 0;
+      for (const id of ids) {
+        eSum += id;
+        eXor ^= Math.imul(id, 0x9e3779b1);
+      }
+      if (count !== ids.length || sum !== eSum || xor !== eXor) badPartitions.push(p);
+    });
+    return { partitions: results.length, entries, wrongValues, badPartitions };
+  },
+  bulkLocal: async ({ reset }): Promise<BulkLocalInfo> => {
+    const local = instance.getPartitionService().getLocalPartitions();
+    const info: BulkLocalInfo = {
+      entries: bulkService?.entryCount() ?? 0,
+      partitionsHeld: local.length,
+      chunkFrameMax: frames.chunkMax,
+      chunkFrames: frames.chunks,
+      producedOpMax: bulkService?.producedOpMax ?? 0,
+      producedOps: bulkService?.producedOps ?? 0,
+      eventLoopDelayMaxMs: Math.round(loopDelay.max / 1e6),
+    };
+    if (reset) {
+      frames.chunkMax = 0;
+      frames.chunks = 0;
+      if (bulkService !== null) {
+        bulkService.producedOpMax = 0;
+        bulkService.producedOps = 0;
+      }
+      loopDelay.reset();
+    }
+    return info;
+  },
+  shutdown: async () => {
+    await instance.shutdown();
+    return null;
+  },
+  terminate: async () => {
+    await instance.terminate();
+    return null;
+  },
+};
+
+function respond(response: Response): void {
+  process.stdout.write(`RES ${JSON.stringify(response)}\n`);
+}
+
+async function dispatch(request: Request): Promise<void> {
+  const handler = handlers[request.cmd] as ((args: unknown) => Promise<unknown>) | undefined;
+  if (handler === undefined) {
+    respond({ id: request.id, ok: false, error: `unknown command '${request.cmd}'` });
+    return;
+  }
+  try {
+    const value = await handler(request.args);
+    respond({ id: request.id, ok: true, value: value ?? null });
+  } catch (error) {
+    respond({ id: request.id, ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  }
+  if (request.cmd === 'shutdown' || request.cmd === 'terminate') process.exit(0);
+}
+
+process.once('SIGTERM', () => {
+  instance.shutdown().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});
+
+const input = createInterface({ input: process.stdin, crlfDelay: Infinity });
+input.on('line', (line) => {
+  if (line.trim() === '') return;
+  const request = JSON.parse(line) as Request;
+  void dispatch(request);
+});
+// The harness went away (its stdin pipe closed): do not outlive it.
+input.on('close', () => process.exit(2));
+
+const address = instance.getNodeEngine().getThisAddress().key;
+process.stdout.write(`READY ${JSON.stringify({ address, uuid: instance.getCluster().getLocalMember().uuid, pid: process.pid })}\n`);

@@ -1,0 +1,155 @@
+/**
+ * What the reliability harness and its member processes say to each other.
+ *
+ * A member process (member.ts) gets its MemberSpec as a JSON argument and, optionally, a fault
+ * plan in its environment. It prints one line `READY <ReadyInfo JSON>` on stdout once it joined,
+ * then answers one JSON request per stdin line with one `RES <Response JSON>` line on stdout.
+ * Asynchronous happenings (a held migration step, a self-kill) are `EVENT <JSON>` lines.
+ * Shoal's own logs go to stderr.
+ */
+
+export interface MemberSpec {
+  readonly name: string;
+  readonly port: number;
+  /** Live members to join through (`host:port`); the first member lists only itself. */
+  readonly seeds: readonly string[];
+  readonly clusterName: string;
+  readonly lite: boolean;
+  readonly partitionCount: number;
+  /** CounterService `backup-count` (sync backups). */
+  readonly backupCount: number;
+  /** CounterService `async-backup-count`. */
+  readonly asyncBackupCount: number;
+  readonly heartbeatIntervalMs: number;
+  readonly maxNoHeartbeatMs: number;
+  readonly antiEntropyIntervalMs: number;
+  readonly callTimeoutMs: number;
+  readonly backupAckTimeoutMs: number;
+  readonly gracefulShutdownTimeoutMs: number;
+  readonly migrationConcurrentMax?: number;
+  readonly chunkBytesMax?: number;
+  /** Also run the test-only BulkService (large-migration test). */
+  readonly bulkService: boolean;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/**
+ * Environment variable naming a migration step to hold forever (until the process is killed):
+ * `<step>:<partitionId>` or `<step>:any` (the first partition reaching that step).
+ */
+export const HOLD_STEP_ENV = 'SHOAL_TEST_HOLD_STEP';
+
+export interface ReadyInfo {
+  readonly address: string;
+  readonly uuid: string;
+  readonly pid: number;
+}
+
+export interface StateInfo {
+  readonly name: string;
+  readonly uuid: string;
+  readonly address: string;
+  readonly lite: boolean;
+  readonly isMaster: boolean;
+  /** Member-list size as this member sees it (lite members included). */
+  readonly members: number;
+  readonly safe: boolean;
+  readonly localPartitions: number;
+}
+
+export interface PlacementInfo {
+  readonly partitionId: number;
+  /** Replica addresses by index (null: empty slot), as this member's table has them. */
+  readonly replicas: (string | null)[];
+  /** Owner uuid (null: unassigned). */
+  readonly ownerUuid: string | null;
+}
+
+/** Outcomes of increments per counter, in the order of the names given. */
+export interface IncTally {
+  readonly names: string[];
+  readonly acked: number[];
+  /** IndeterminateOperationStateError or OperationTimeoutError: applied or not, unknown. */
+  readonly indeterminate: number[];
+  /** Any other error. */
+  readonly failed: number[];
+  /** Distinct error messages (name: message) with their counts. */
+  readonly errors: Record<string, number>;
+}
+
+export interface IncResult extends IncTally {
+  /** The values the acknowledged calls returned, in call order (sequential `inc` only). */
+  readonly returned: number[];
+}
+
+export interface LoadProgress {
+  readonly running: boolean;
+  readonly acked: number;
+  readonly indeterminate: number;
+  readonly failed: number;
+}
+
+export interface BulkVerifyResult {
+  readonly partitions: number;
+  readonly entries: number;
+  /** Entries whose value is not the one loaded. */
+  readonly wrongValues: number;
+  /** Partitions whose entry count or id checksum differ from what was loaded. */
+  readonly badPartitions: number[];
+}
+
+export interface BulkLocalInfo {
+  readonly entries: number;
+  readonly partitionsHeld: number;
+  /** Largest migration chunk frame (MigrationChunkOp) this member received, in bytes. */
+  readonly chunkFrameMax: number;
+  readonly chunkFrames: number;
+  /** Largest replication operation the BulkService produced here, encoded, in bytes. */
+  readonly producedOpMax: number;
+  readonly producedOps: number;
+  /** Longest event-loop delay seen since the last reset (ms). */
+  readonly eventLoopDelayMaxMs: number;
+}
+
+/** Command name → [arguments, result]. */
+export interface Commands {
+  state: [Record<string, never>, StateInfo];
+  waitForMigrations: [{ timeoutMs: number }, null];
+  placement: [{ name: string }, PlacementInfo];
+  /** Creates the counters' proxies (on every member). */
+  prepare: [{ names: string[] }, null];
+  /** Sequential increments of one counter; every outcome is tallied. */
+  inc: [{ name: string; times: number; amount: number }, IncResult];
+  get: [{ names: string[] }, number[]];
+  startLoad: [{ names: string[]; concurrency: number }, null];
+  loadProgress: [Record<string, never>, LoadProgress];
+  /** Stops issuing, waits for every call in flight to settle, returns the tally. */
+  stopLoad: [Record<string, never>, IncTally];
+  /** Reads a counter from the local container of the member at `address` (test-only op). */
+  inspect: [{ name: string; address: string }, number | null];
+  /** The owner drops the next `count` backups of this partition (FaultSites.dropBackup). */
+  armDropBackup: [{ partitionId: number; count: number }, null];
+  /** This member SIGKILLs itself at its `nth` FaultSites.afterApply of this partition. */
+  armKillAfterApply: [{ partitionId: number; nth: number }, null];
+  bulkLoad: [{ total: number }, { entries: number; ms: number }];
+  /** Checks every entry of every partition on its owner against what bulkLoad stored. */
+  bulkVerify: [{ total: number }, BulkVerifyResult];
+  bulkLocal: [{ reset: boolean }, BulkLocalInfo];
+  shutdown: [Record<string, never>, null];
+  terminate: [Record<string, never>, null];
+}
+
+export type CommandName = keyof Commands;
+
+export interface Request {
+  readonly id: number;
+  readonly cmd: CommandName;
+  readonly args: unknown;
+}
+
+export type Response = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: string };
+
+export type MemberEvent =
+  | { readonly type: 'held'; readonly step: string; readonly partitionId: number }
+  | { readonly type: 'killing-self'; readonly partitionId: number; readonly nth: number }
+  | { readonly type: 'backup-dropped'; readonly partitionId: number; readonly replicaIndex: number };
