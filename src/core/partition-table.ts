@@ -16,6 +16,8 @@ export interface PartitionTableSnapshot {
   /** Bumped by the master on every publication; members ignore older ones. */
   readonly tableVersion: number;
   readonly partitionCount: number;
+  /** Partitions `0..hashedCount-1` are hashed and planned; the rest are named-partition slots. */
+  readonly hashedCount?: number;
   /** `replicas[p][r]`: uuid of the member holding replica `r` of partition `p`, or null. */
   readonly replicas: readonly (readonly (string | null)[])[];
   /** Per-partition version, bumped on every replica change of that partition. */
@@ -23,20 +25,31 @@ export interface PartitionTableSnapshot {
 }
 
 export class PartitionTable {
+  /** Every partition: hashed ones first, then named-partition slots. */
   readonly partitionCount: number;
+  /**
+   * Partitions `0..hashedCount-1` are hashed: the planner balances them over the members. The
+   * rest are named-partition slots whose rows the application's definitions decide; the planner
+   * leaves them alone.
+   */
+  readonly hashedCount: number;
   tableVersion = 0;
   private readonly replicas: ReplicaRow[];
   private readonly versions: number[];
 
-  constructor(partitionCount: number) {
+  constructor(partitionCount: number, hashedCount = partitionCount) {
     assert(Number.isInteger(partitionCount) && partitionCount > 0, 'partitionCount must be a positive integer');
+    assert(Number.isInteger(hashedCount) && hashedCount > 0 && hashedCount <= partitionCount, 'hashedCount must be in 1..partitionCount');
     this.partitionCount = partitionCount;
+    this.hashedCount = hashedCount;
     this.replicas = Array.from({ length: partitionCount }, () => new Array<string | null>(REPLICA_COUNT_MAX).fill(null));
     this.versions = new Array<number>(partitionCount).fill(0);
   }
 
+  /** True once the hashed partitions have owners (named slots do not count). */
   isAssigned(): boolean {
-    return this.replicas.some((row) => row[0] !== null);
+    for (let p = 0; p < this.hashedCount; p++) if (this.replicas[p][0] !== null) return true;
+    return false;
   }
 
   owner(partitionId: number): string | null {
@@ -98,6 +111,7 @@ export class PartitionTable {
     return {
       tableVersion: this.tableVersion,
       partitionCount: this.partitionCount,
+      hashedCount: this.hashedCount,
       replicas: this.replicas.map((row) => row.slice()),
       versions: this.versions.slice(),
     };
@@ -122,11 +136,11 @@ export class PartitionTable {
     return changed;
   }
 
-  /** Partition count per member for replica index `r` (owners when r = 0). */
+  /** Hashed-partition count per member for replica index `r` (owners when r = 0). */
   countsAt(r: number): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const row of this.replicas) {
-      const m = row[r];
+    for (let p = 0; p < this.hashedCount; p++) {
+      const m = this.replicas[p][r];
       if (m !== null) counts.set(m, (counts.get(m) ?? 0) + 1);
     }
     return counts;
@@ -169,7 +183,15 @@ export function promoteSurvivors(table: PartitionTable, alive: ReadonlySet<strin
  * the ⌈P/n⌉ quotas first, which is what keeps moves low.
  */
 export function planTarget(table: PartitionTable, members: readonly string[], replicaCountMax = REPLICA_COUNT_MAX): ReplicaRow[] {
-  const P = table.partitionCount;
+  // Only hashed partitions are planned; a named slot's target is its current row (no moves).
+  const P = table.hashedCount;
+  const rows = planHashed(table, members, replicaCountMax);
+  for (let p = P; p < table.partitionCount; p++) rows.push(table.row(p).slice());
+  return rows;
+}
+
+function planHashed(table: PartitionTable, members: readonly string[], replicaCountMax: number): ReplicaRow[] {
+  const P = table.hashedCount;
   const n = members.length;
   const rows: ReplicaRow[] = Array.from({ length: P }, () => new Array<string | null>(REPLICA_COUNT_MAX).fill(null));
   if (n === 0) return rows;

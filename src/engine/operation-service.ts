@@ -103,6 +103,8 @@ export class OperationServiceImpl implements OperationService {
   readonly executor: PartitionExecutor;
   readonly replicaVersions: ReplicaVersions;
   readonly callRecords: CallRecords;
+  /** Per partition, the highest replica index this member (as owner) sent a backup to. */
+  readonly backupIndexMax: Uint8Array;
   private readonly deps: OperationServiceDeps;
   private readonly pending = new Map<number, Invocation>();
   private readonly pendingAcks = new Map<number, PendingBackupAcks>();
@@ -119,6 +121,7 @@ export class OperationServiceImpl implements OperationService {
     this.epoch = deps.runtime.random.int(0x7fffffff);
     this.executor = new PartitionExecutor(deps.partitionCount, (p, e) => deps.logger.error({ partitionId: p, err: e }, 'partition task failed'));
     this.replicaVersions = new ReplicaVersions(deps.partitionCount);
+    this.backupIndexMax = new Uint8Array(deps.partitionCount);
     this.callRecords = new CallRecords(deps.partitionCount, { recordsPerPartitionMax: 10_000, recordAgeMaxMs: 10 * 60_000 });
     this.input = new ObjectDataInput(Buffer.alloc(0), 0, 0, deps.registry);
   }
@@ -339,12 +342,23 @@ export class OperationServiceImpl implements OperationService {
         // The partition stays held until sync backups answered: the next operation of this
         // partition must not run before its predecessor's backups are in place.
         return waitFor.then((ok) => {
-          if (ok || !this.deps.settings.failOnIndeterminateBackup) this.respondOk(target, response);
-          else this.respondError(target, new IndeterminateOperationStateError(`${op.constructor.name} was applied on the owner of partition ${partitionId} but its synchronous backups did not acknowledge within ${this.deps.settings.backupAckTimeoutMs} ms`));
+          const respond = (): void => {
+            if (ok || !this.deps.settings.failOnIndeterminateBackup) this.respondOk(target, response);
+            else this.respondError(target, new IndeterminateOperationStateError(`${op.constructor.name} was applied on the owner of partition ${partitionId} but its synchronous backups did not acknowledge within ${this.deps.settings.backupAckTimeoutMs} ms`));
+          };
+          const hold = this.afterApplyFault(partitionId);
+          return hold === null ? respond() : hold.then(respond);
         });
       }
     }
+    const hold = this.afterApplyFault(partitionId);
+    if (hold !== null) return hold.then(() => this.respondOk(target, response));
     this.respondOk(target, response);
+  }
+
+  /** Test hook (FaultSites.afterApply): applied on the owner, sync backups acknowledged, response not sent yet. */
+  private afterApplyFault(partitionId: number): Promise<void> | null {
+    return partitionId >= 0 && this.deps.faults.active ? this.deps.faults.afterApply(partitionId) : null;
   }
 
   // --- backups --------------------------------------------------------------------------------
@@ -364,6 +378,7 @@ export class OperationServiceImpl implements OperationService {
       const address = this.deps.replicaAddress(partitionId, i);
       if (address === null) continue; // fewer members than backups: fewer backups
       const isSync = i <= sync;
+      if (i > this.backupIndexMax[partitionId]) this.backupIndexMax[partitionId] = i;
       if (isSync && ackId === 0) ackId = this.nextAckId++;
       if (isSync) syncTargets++;
       if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;

@@ -1012,7 +1012,9 @@ export class PartitionServiceImpl implements PartitionService {
     for (let p = 0; p < this.deps.partitionCount; p++) {
       if (this.table.owner(p) !== this.localUuid || this.frozen.has(p)) continue;
       const version = this.deps.operations.replicaVersions.get(p);
-      for (let r = 1; r < REPLICA_COUNT_MAX; r++) {
+      // Only replicas that receive backups follow the owner's version.
+      const last = this.deps.operations.backupIndexMax[p];
+      for (let r = 1; r <= last; r++) {
         const m = this.table.replica(p, r);
         if (m === null) continue;
         let entry = perMember.get(m);
