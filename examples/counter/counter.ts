@@ -151,7 +151,7 @@ export class CounterProxy extends AbstractDistributedObject<CounterService> impl
 
   inc(amount: number): Promise<number> {
     const op = new IncOperation(this.name, amount);
-    return this.getNodeEngine().getOperationService().createInvocationBuilder(CounterService.NAME, op, this.partitionId).invoke<number>();
+    return this.getNodeEngine().getOperationService().invokeOnPartition<number>(CounterService.NAME, op, this.partitionId);
   }
 
   get(): Promise<number> {

@@ -8,7 +8,7 @@
  *   `init` throws) is logged and exits 1;
  * - once it is in a cluster, one machine-readable line goes to stdout:
  *   `SHOAL_MEMBER_READY <host:port> <uuid>`; everything else (the address, every member-list
- *   change, warnings) is logged by pino on stderr;
+ *   change, `cluster safe` after each change (safety.ts), warnings) is logged by pino on stderr;
  * - the first SIGINT or SIGTERM shuts the member down gracefully (partitions move away, the
  *   cluster is told, services get `shutdown(false)`), then the process exits 0 (1 if shutting
  *   down failed). A second signal while that runs terminates the member at once (services get
@@ -21,6 +21,7 @@ import { createMemberLogger } from '../engine/logging.js';
 import type { ShoalInstance } from '../engine/instance.js';
 import { Shoal } from '../shoal.js';
 import { loadStartConfig, type StartConfig, type StartFlags } from './options.js';
+import { watchClusterSafety } from './safety.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -154,8 +155,10 @@ async function runMember(
     `member ${instance.getName()} started on ${local.address.toString()} in cluster '${resolved.clusterName}' of ${members.length}`,
   );
   io.out(`${READY_PREFIX} ${local.address.key} ${local.uuid}`);
+  const stopSafetyWatch = watchClusterSafety(instance, log);
 
   const signal = signals.received ?? (await signals.firstSignal);
+  stopSafetyWatch();
   log.info(`received ${signal}: shutting down gracefully (send it again to terminate at once)`);
 
   const stop: { forced: StopSignal | null } = { forced: null };

@@ -74,6 +74,8 @@ export const SHOAL_LAYOUT: SectionLayout = section('', {
   'member-name': str('memberName'),
   'lite-member': bool('liteMember'),
   'partition-count': int('partitionCount'),
+  'named-partitions-max': int('namedPartitionsMax'),
+  'node-active-timeout-seconds': int('nodeActiveTimeoutSeconds'),
   network: section('network', {
     host: str('host'),
     port: {

@@ -26,6 +26,10 @@ export const CONFIG_LIMITS = Object.freeze({
   membersCountMax: 1024,
   /** Partition count range. */
   partitionCountMax: 65535,
+  /** Most named partition slots. */
+  namedPartitionsMaxMax: 4096,
+  /** Longest wait for a named partition's active node (one day). */
+  nodeActiveTimeoutSecondsMax: 24 * 60 * 60,
   /** Smallest and largest frame a member will send or accept. */
   frameBytesMin: 4 * KiB,
   frameBytesMaxMax: GiB,
@@ -48,6 +52,8 @@ export const CONFIG_LIMITS = Object.freeze({
 export const CONFIG_DEFAULTS = Object.freeze({
   clusterName: 'dev',
   partitionCount: 271,
+  namedPartitionsMax: 64,
+  nodeActiveTimeoutSeconds: 60,
   host: '127.0.0.1',
   port: 5701,
   portAutoIncrement: true,

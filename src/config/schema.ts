@@ -275,6 +275,8 @@ export const configSchema = section({
   memberName: name('a member name').optional(),
   liteMember: z.boolean().default(false),
   partitionCount: integer(1, L.partitionCountMax).default(D.partitionCount),
+  namedPartitionsMax: integer(0, L.namedPartitionsMaxMax).default(D.namedPartitionsMax),
+  nodeActiveTimeoutSeconds: integer(0, L.nodeActiveTimeoutSecondsMax, 'seconds').default(D.nodeActiveTimeoutSeconds),
   network: networkSchema.prefault({}),
   invocation: invocationSchema.prefault({}),
   failureDetector: failureDetectorSchema.prefault({}),

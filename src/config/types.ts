@@ -116,6 +116,13 @@ export interface Config {
   liteMember?: boolean;
   /** Default 271, range 1..65535. */
   partitionCount?: number;
+  /**
+   * Slots for named partitions, numbered after the hashed ones (ids partitionCount..
+   * partitionCount + namedPartitionsMax - 1). Default 64, range 0..4096.
+   */
+  namedPartitionsMax?: number;
+  /** How long defining or migrating a named partition waits for its active node to be a member. Default 60. */
+  nodeActiveTimeoutSeconds?: number;
   network?: NetworkConfig;
   invocation?: InvocationConfig;
   failureDetector?: FailureDetectorConfig;
@@ -148,6 +155,8 @@ export interface ResolvedConfig {
   memberName?: string;
   liteMember: boolean;
   partitionCount: number;
+  namedPartitionsMax: number;
+  nodeActiveTimeoutSeconds: number;
   network: {
     host: string;
     port: number;

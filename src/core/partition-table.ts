@@ -34,6 +34,8 @@ export class PartitionTable {
    */
   readonly hashedCount: number;
   tableVersion = 0;
+  /** Bumped on every change of any row, so readers can cache derived views. */
+  modCount = 0;
   private readonly replicas: ReplicaRow[];
   private readonly versions: number[];
 
@@ -87,6 +89,7 @@ export class PartitionTable {
     if (changed) {
       assertNoDuplicates(current, partitionId);
       this.versions[partitionId]++;
+      this.modCount++;
     }
     return changed;
   }
@@ -104,6 +107,7 @@ export class PartitionTable {
     }
     assertNoDuplicates(current, partitionId);
     this.versions[partitionId] = version;
+    if (changed) this.modCount++;
     return changed;
   }
 
@@ -133,6 +137,7 @@ export class PartitionTable {
       if (differs) changed.push(p);
     }
     this.tableVersion = snapshot.tableVersion;
+    this.modCount++;
     return changed;
   }
 

@@ -115,6 +115,7 @@ export class Node {
       replicaAddress: (p, r) => this.partitions.replicaAddress(p, r),
       acceptsOperations: (p) => this.partitions.acceptsOperations(p),
       triggerAssignment: () => this.partitions.triggerAssignment(),
+      partitionVersion: (p) => this.partitions.table.version(p),
       isRunning: () => this.isRunning(),
     });
     this.cluster = new ClusterService({

@@ -28,6 +28,7 @@ import type { InvocationBuilder, Logger, NodeEngine, OperationService } from '..
 import type { Operation } from '../spi/operation.js';
 import { isBackupAwareOperation } from '../spi/services.js';
 import type { Transport } from '../transport/transport.js';
+import { InvocationRegistry } from './invocation-registry.js';
 import { PartitionExecutor } from './partition-executor.js';
 import { FrameKind, OpFlags, ResponseStatus, readOperationBody, writeOperationBody } from './wire.js';
 import type { FaultSites } from './fault-sites.js';
@@ -58,6 +59,8 @@ export interface OperationServiceDeps {
   acceptsOperations(partitionId: number): boolean;
   /** Asks the master to assign partitions (they are assigned lazily, on first use). */
   triggerAssignment(): void;
+  /** The partition's version in this member's table (reported to `FaultSites.ownerRunning`). */
+  partitionVersion?(partitionId: number): number;
   isRunning(): boolean;
 }
 
@@ -67,23 +70,43 @@ const enum RetryReason {
   TARGET_LEFT = 'target left',
 }
 
-interface Invocation {
-  readonly callId: number;
-  readonly op: Operation;
-  readonly serviceName: string;
-  readonly partitionId: number;
-  /** Fixed target of a member invocation; null for partition invocations. */
-  readonly memberTarget: Address | null;
-  readonly deadline: number;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
+/**
+ * One call in flight. It is also its own response target (for a local run) and its own
+ * partition task, so a local call allocates no closures beyond its promise.
+ */
+class Invocation implements ResponseTarget {
   /** Where the last attempt was sent (null: not sent, or run locally). */
-  sentTo: Address | null;
-  tries: number;
+  sentTo: Address | null = null;
+  tries = 0;
   /** Set once a remote attempt was sent: later failures are indeterminate rather than safe. */
-  everSent: boolean;
-  retryTimer: TimerHandle | null;
-  encoded: Buffer | null;
+  everSent = false;
+  retryTimer: TimerHandle | null = null;
+  encoded: Buffer | null = null;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+  readonly remote = null;
+
+  /** Assigned by the registry when the call is registered. */
+  callId = 0;
+
+  constructor(
+    readonly service: OperationServiceImpl,
+    readonly op: Operation,
+    readonly serviceName: string,
+    readonly partitionId: number,
+    /** Fixed target of a member invocation; null for partition invocations. */
+    readonly memberTarget: Address | null,
+    readonly deadline: number,
+  ) {}
+
+  get local(): Invocation {
+    return this;
+  }
+
+  /** Runs in the partition's slot (see PartitionExecutor). */
+  runTask(): void | Promise<void> {
+    return this.service.executeLocal(this);
+  }
 }
 
 /** Where a response goes: back to a local invocation, or over the wire to a remote caller. */
@@ -106,15 +129,19 @@ export class OperationServiceImpl implements OperationService {
   /** Per partition, the highest replica index this member (as owner) sent a backup to. */
   readonly backupIndexMax: Uint8Array;
   private readonly deps: OperationServiceDeps;
-  private readonly pending = new Map<number, Invocation>();
+  private readonly pending = new InvocationRegistry<Invocation>();
   private readonly pendingAcks = new Map<number, PendingBackupAcks>();
-  private nextCallId = 1;
   private nextAckId = 1;
   /** Distinguishes call keys of this incarnation from a restarted member at the same address. */
   private readonly epoch: number;
   private readonly out = new ObjectDataOutput(1024);
   private readonly input: ObjectDataInput;
   private sweepTimer: TimerHandle | null = null;
+  /**
+   * The clock read at most every 100 ms (by the deadline sweep): call deadlines need no better
+   * precision, and reading the clock per call was a measurable share of a local call.
+   */
+  private coarseNow = 0;
 
   constructor(deps: OperationServiceDeps) {
     this.deps = deps;
@@ -127,6 +154,7 @@ export class OperationServiceImpl implements OperationService {
   }
 
   start(): void {
+    this.coarseNow = this.deps.runtime.clock.now();
     this.sweepTimer = this.deps.runtime.timers.every(100, () => this.sweepDeadlines());
   }
 
@@ -160,31 +188,22 @@ export class OperationServiceImpl implements OperationService {
   }
 
   invokeOnPartition<T = unknown>(serviceName: string, op: Operation, partitionId: number): Promise<T> {
-    return this.createInvocationBuilder(serviceName, op, partitionId).invoke<T>();
+    if (!Number.isInteger(partitionId) || partitionId < 0 || partitionId >= this.deps.partitionCount) {
+      return Promise.reject(new RangeError(`partitionId ${partitionId} is outside 0..${this.deps.partitionCount - 1}`));
+    }
+    return this.invoke(serviceName, op, partitionId, null, this.deps.settings.callTimeoutMs) as Promise<T>;
   }
 
   /** @internal used by Builder */
   invoke(serviceName: string, op: Operation, partitionId: number, memberTarget: Address | null, timeoutMs: number): Promise<unknown> {
     if (!this.deps.isRunning()) return Promise.reject(new InstanceNotActiveError('this Shoal instance is not running'));
     return new Promise<unknown>((resolve, reject) => {
-      const inv: Invocation = {
-        callId: this.nextCallId++,
-        op,
-        serviceName,
-        partitionId,
-        memberTarget,
-        deadline: this.deps.runtime.clock.now() + timeoutMs,
-        resolve,
-        reject,
-        sentTo: null,
-        tries: 0,
-        everSent: false,
-        retryTimer: null,
-        encoded: null,
-      };
+      const inv = new Invocation(this, op, serviceName, partitionId, memberTarget, this.coarseNow + timeoutMs);
+      inv.resolve = resolve;
+      inv.reject = reject;
       op._serviceName = serviceName;
       op._partitionId = partitionId;
-      this.pending.set(inv.callId, inv);
+      this.pending.add(inv);
       this.attempt(inv);
     });
   }
@@ -231,7 +250,7 @@ export class OperationServiceImpl implements OperationService {
   }
 
   private scheduleRetry(inv: Invocation, reason: string): void {
-    if (!this.pending.has(inv.callId)) return;
+    if (!this.pending.has(inv)) return;
     const now = this.deps.runtime.clock.now();
     if (now >= inv.deadline) {
       this.fail(inv, this.timeoutError(inv, reason));
@@ -248,18 +267,18 @@ export class OperationServiceImpl implements OperationService {
   }
 
   private complete(inv: Invocation, value: unknown): void {
-    if (!this.pending.delete(inv.callId)) return;
+    if (!this.pending.delete(inv)) return;
     inv.resolve(value);
   }
 
   private fail(inv: Invocation, error: unknown): void {
-    if (!this.pending.delete(inv.callId)) return;
+    if (!this.pending.delete(inv)) return;
     if (inv.retryTimer) this.deps.runtime.timers.clear(inv.retryTimer);
     inv.reject(error);
   }
 
   private sweepDeadlines(): void {
-    const now = this.deps.runtime.clock.now();
+    const now = (this.coarseNow = this.deps.runtime.clock.now());
     for (const inv of this.pending.values()) {
       if (now >= inv.deadline && inv.retryTimer === null) this.fail(inv, this.timeoutError(inv, 'no response'));
     }
@@ -292,13 +311,20 @@ export class OperationServiceImpl implements OperationService {
     op._nodeEngine = this.deps.nodeEngine;
     op._callerAddress = this.deps.localAddress();
     op._replicaIndex = 0;
-    const target: ResponseTarget = { local: inv, remote: null, callId: inv.callId };
     if (inv.partitionId < 0) {
       // execute() reports its own failures through the response target; nothing to await here.
-      void this.execute(op, -1, target, null);
+      void this.execute(op, -1, inv, null);
     } else {
-      this.executor.submit(inv.partitionId, () => this.execute(op, inv.partitionId, target, null));
+      this.executor.submit(inv.partitionId, inv);
     }
+  }
+
+  /** @internal the partition task of a local invocation */
+  executeLocal(inv: Invocation): void | Promise<void> {
+    // A call that was sent before may have been applied by a remote owner whose replica this
+    // member has since been promoted from: look it up under the key that owner recorded it by.
+    const callKey = inv.everSent ? `${this.deps.localAddress().key}/${this.epoch}/${inv.callId}` : null;
+    return this.execute(inv.op, inv.partitionId, inv, callKey);
   }
 
   /**
@@ -316,6 +342,9 @@ export class OperationServiceImpl implements OperationService {
         this.respondOk(target, record.response);
         return;
       }
+    }
+    if (partitionId >= 0 && this.deps.faults.active && this.deps.faults.ownerRunning !== undefined) {
+      this.deps.faults.ownerRunning(this.deps.nodeEngine.getLocalMember().uuid, partitionId, this.deps.partitionVersion?.(partitionId) ?? -1);
     }
     let result: void | Promise<void>;
     try {
@@ -338,6 +367,11 @@ export class OperationServiceImpl implements OperationService {
     if (partitionId >= 0 && callKey !== null) this.callRecords.put(partitionId, callKey, response, this.deps.runtime.clock.now());
     if (partitionId >= 0 && isBackupAwareOperation(op) && op.shouldBackup()) {
       const waitFor = this.sendBackups(op, partitionId, callKey, response);
+      if (waitFor !== null && this.deps.faults.active && this.deps.faults.bugs?.ackBeforeBackups === true) {
+        // Deliberate bug (simulator tests only): answer before the sync backups acknowledged.
+        this.respondOk(target, response);
+        return waitFor.then(() => undefined);
+      }
       if (waitFor !== null) {
         // The partition stays held until sync backups answered: the next operation of this
         // partition must not run before its predecessor's backups are in place.

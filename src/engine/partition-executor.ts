@@ -6,7 +6,7 @@
  * promises). Tasks of different partitions interleave freely. An idle partition runs a submitted
  * task at once, in the caller's stack, so a local call costs no extra turn of the event loop.
  */
-export type PartitionTask = () => void | Promise<void>;
+export type PartitionTask = (() => void | Promise<void>) | { runTask(): void | Promise<void> };
 
 export class PartitionExecutor {
   private readonly queues: (PartitionTask[] | undefined)[];
@@ -42,7 +42,7 @@ export class PartitionExecutor {
     while (task !== undefined) {
       let result: void | Promise<void>;
       try {
-        result = task();
+        result = typeof task === 'function' ? task() : task.runTask();
       } catch (error) {
         this.onTaskError(partitionId, error);
         result = undefined;

@@ -183,8 +183,29 @@ export class PartitionServiceImpl implements PartitionService {
   }
 
   replicaAddress(partitionId: number, replicaIndex: number): Address | null {
+    if (replicaIndex === 0) return this.ownerAddress(partitionId);
     const uuid = this.table.replica(partitionId, replicaIndex);
     return uuid === null ? null : (this.addresses.get(uuid) ?? null);
+  }
+
+  // Owner addresses are looked up on every call, so they are cached until the table or the
+  // member list changes.
+  private ownerCache: (Address | null)[] = [];
+  private ownerCacheMod = -1;
+  private ownerCacheAddresses: Map<string, Address> | null = null;
+
+  private ownerAddress(partitionId: number): Address | null {
+    if (this.ownerCacheMod !== this.table.modCount || this.ownerCacheAddresses !== this.addresses) {
+      const owners: (Address | null)[] = new Array<Address | null>(this.table.partitionCount);
+      for (let p = 0; p < this.table.partitionCount; p++) {
+        const uuid = this.table.owner(p);
+        owners[p] = uuid === null ? null : (this.addresses.get(uuid) ?? null);
+      }
+      this.ownerCache = owners;
+      this.ownerCacheMod = this.table.modCount;
+      this.ownerCacheAddresses = this.addresses;
+    }
+    return this.ownerCache[partitionId];
   }
 
   isFrozen(partitionId: number): boolean {
@@ -485,6 +506,8 @@ export class PartitionServiceImpl implements PartitionService {
           // Promotion: the owner died and this backup took over with the data it holds.
           this.deps.logger.info({ partitionId: p, from: was }, 'promoted to owner');
           this.notifyServices(p, true, MigrationEndpoint.DESTINATION, was, 0);
+          // Deliberate bug (simulator tests only): the promoted backup drops what it held.
+          if (this.deps.faults.active && this.deps.faults.bugs?.promotedBackupDropsData === true) this.clearReplica(p);
         } else if (now < 0 && was >= 0 && !this.table.row(p).every((m) => m === null)) {
           this.notifyServices(p, true, MigrationEndpoint.SOURCE, was, -1);
           this.clearReplica(p);
@@ -813,6 +836,13 @@ export class PartitionServiceImpl implements PartitionService {
             for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
           }
           const header = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: order.masterUuid };
+          if (this.deps.faults.active && this.deps.faults.bugs?.commitBeforeDestinationApplied === true) {
+            // Deliberate bug (simulator tests only): report success before the destination applied the data.
+            const streaming = this.streamReplica(header, destination);
+            resolve([0, 0]);
+            await streaming.catch(() => undefined);
+            return;
+          }
           resolve(await this.streamReplica(header, destination));
         } catch (error) {
           const f = this.frozen.get(p);
@@ -881,6 +911,13 @@ export class PartitionServiceImpl implements PartitionService {
     return new Promise<void>((resolve, reject) => {
       this.deps.operations.executor.submit(p, async () => {
         try {
+          if (isSync && this.table.replicaIndexOf(p, this.localUuid) !== header.replicaIndex) {
+            // A copy asked for under an earlier table: this member no longer holds that replica
+            // (it may be the owner by now), and applying it would replace newer data. If a copy
+            // is still needed, the pending request is asked again.
+            resolve();
+            return;
+          }
           if (header.first) this.beginIncoming(header, isSync);
           const fault = this.deps.faults.active && header.last ? this.deps.faults.atMigrationStep('migration.apply', p) : null;
           if (fault) await fault;

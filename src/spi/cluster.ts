@@ -47,7 +47,18 @@ export interface MigrationListener {
 }
 
 export interface PartitionService {
+  /**
+   * All partition ids: the hashed partitions `0..getHashedPartitionCount()-1` followed by the
+   * named-partition slots. A service that keeps a container per partition sizes it with this.
+   */
   getPartitionCount(): number;
+  /** The hashed partitions only (`partitionCount` in config): the range keys hash into. */
+  getHashedPartitionCount(): number;
+  /**
+   * The partitions a partition-wide operation (size, clear, …) visits: every hashed partition and
+   * every enabled named partition.
+   */
+  getPartitionIds(): number[];
   /** The partition a key belongs to (mappers for named partitions first, then the hash). */
   getPartitionId(key: unknown): number;
   /** The owner of a partition, or null while unassigned (asking triggers assignment). */

@@ -46,6 +46,12 @@ export class PartitionNotFoundError extends ShoalError {}
 /** Restoring a named partition found an object with the same key on both sides. */
 export class ObjectNotUniqueError extends ShoalError {}
 
+/** `Partition.migrate` was called on a member that is not the partition's active node. */
+export class NotActiveNodeError extends ShoalError {}
+
+/** A named partition's node list differs from the cluster's definition (sparse partition audit). */
+export class NodeListMismatchError extends ShoalError {}
+
 /** Internal: the target did not own the partition. Retried by the invocation, never surfaced. */
 export class WrongTargetError extends ShoalError {}
 
@@ -58,6 +64,8 @@ const byName = new Map<string, new (message: string) => ShoalError>([
   ['ResourceUnavailableError', ResourceUnavailableError],
   ['PartitionNotFoundError', PartitionNotFoundError],
   ['ObjectNotUniqueError', ObjectNotUniqueError],
+  ['NotActiveNodeError', NotActiveNodeError],
+  ['NodeListMismatchError', NodeListMismatchError],
   ['WrongTargetError', WrongTargetError],
 ]);
 

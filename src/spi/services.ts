@@ -25,17 +25,46 @@ export enum MigrationEndpoint {
   DESTINATION = 'DESTINATION',
 }
 
+/**
+ * How a destination applies copied data (named partitions only; everything else is REPLACE).
+ * A service that ignores it applies every copy as REPLACE.
+ */
+export enum MergePolicy {
+  /** The destination was emptied first (or already holds this data): copied objects overwrite. */
+  REPLACE = 'REPLACE',
+  /**
+   * The destination keeps its objects (a node restored with JOIN_CLUSTER after a multi-master
+   * split); a copied object whose key the destination already holds must fail the copy with
+   * ObjectNotUniqueError, and a rollback removes only the objects this copy added.
+   */
+  FAIL_ON_DUPLICATE = 'FAIL_ON_DUPLICATE',
+  /**
+   * The destination keeps its objects and adds only those it lacks (JOIN_CLUSTER_RESTORE merging a
+   * restored node's objects into the partition); a rollback removes only the objects it added.
+   */
+  KEEP_EXISTING = 'KEEP_EXISTING',
+}
+
 /** Asks a service for the data of one replica of one partition. */
 export class PartitionReplicationEvent {
   constructor(
     readonly partitionId: number,
     readonly replicaIndex: number,
+    /**
+     * Most objects the engine wants per replication operation, 0 for no preference. A named
+     * partition's `objects locked per transaction` sets it; a ChunkedMigrationAwareService that
+     * honours it lets the application run between chunks of a migration.
+     */
+    readonly chunkObjectsMax = 0,
   ) {}
   getPartitionId(): number {
     return this.partitionId;
   }
   getReplicaIndex(): number {
     return this.replicaIndex;
+  }
+  getChunkObjectsMax(): number {
+    return this.chunkObjectsMax;
   }
 }
 
@@ -49,7 +78,12 @@ export class PartitionMigrationEvent {
     readonly migrationEndpoint: MigrationEndpoint,
     readonly currentReplicaIndex: number,
     readonly newReplicaIndex: number,
+    /** On a destination: how the copied data is to be applied (see MergePolicy). */
+    readonly mergePolicy: MergePolicy = MergePolicy.REPLACE,
   ) {}
+  getMergePolicy(): MergePolicy {
+    return this.mergePolicy;
+  }
   getPartitionId(): number {
     return this.partitionId;
   }
@@ -115,6 +149,19 @@ export function isChunkedMigrationAwareService(service: unknown): service is Chu
   return isMigrationAwareService(service) && hasMethods(service, ['prepareReplicationChunks']);
 }
 
+const backupAwareByClass = new WeakMap<object, boolean>();
+
+/** Cached per class: this runs for every operation an owner executes. */
 export function isBackupAwareOperation(op: unknown): op is Operation & import('./operation.js').BackupAwareOperation {
-  return hasMethods(op, ['getSyncBackupCount', 'getAsyncBackupCount', 'shouldBackup', 'getBackupOperation']);
+  if (op === null || typeof op !== 'object') return false;
+  const proto = Object.getPrototypeOf(op) as object | null;
+  if (proto === null) return hasMethods(op, BACKUP_AWARE_METHODS);
+  let known = backupAwareByClass.get(proto);
+  if (known === undefined) {
+    known = hasMethods(op, BACKUP_AWARE_METHODS);
+    backupAwareByClass.set(proto, known);
+  }
+  return known;
 }
+
+const BACKUP_AWARE_METHODS = ['getSyncBackupCount', 'getAsyncBackupCount', 'shouldBackup', 'getBackupOperation'] as const;

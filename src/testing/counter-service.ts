@@ -4,7 +4,8 @@
  * counts from the service properties `backup-count` and `async-backup-count`) and move with their
  * partitions.
  */
-import { Operation, registerOperation } from '../spi/operation.js';
+import { Operation } from '../spi/operation.js';
+import { registerOperation } from '../spi/register.js';
 import type { BackupAwareOperation } from '../spi/operation.js';
 import type { NodeEngine } from '../spi/node-engine.js';
 import {
@@ -24,6 +25,10 @@ export class SimCounterService implements ManagedService, MigrationAwareService 
   containers: Map<string, number>[] = [];
   syncBackups = 1;
   asyncBackups = 0;
+  /** Observation hook: called on every increment applied, on owners and backups. */
+  onApply: ((event: { role: 'owner' | 'backup'; partitionId: number; name: string; tag: number; value: number }) => void) | null = null;
+  /** Observation hook: migration events and replica copies, as one line each. */
+  onEvent: ((line: string) => void) | null = null;
 
   init(nodeEngine: NodeEngine, properties: Properties): void {
     this.syncBackups = count(properties['backup-count'], 1);
@@ -43,15 +48,19 @@ export class SimCounterService implements ManagedService, MigrationAwareService 
     return Math.min(6, this.syncBackups + this.asyncBackups);
   }
 
-  beforeMigration(_event: PartitionMigrationEvent): void {}
+  beforeMigration(event: PartitionMigrationEvent): void {
+    this.onEvent?.(`before ${describe(event)}`);
+  }
 
   prepareReplicationOperation(event: PartitionReplicationEvent): Operation | null {
     if (event.getReplicaIndex() > this.backupsTotal) return null;
     const data = this.containers[event.getPartitionId()];
+    this.onEvent?.(`replicate p${event.getPartitionId()} r${event.getReplicaIndex()} ${data.size === 0 ? 'nothing' : JSON.stringify([...data])}`);
     return data.size === 0 ? null : new SimCounterReplicaOp([...data]);
   }
 
   commitMigration(event: PartitionMigrationEvent): void {
+    this.onEvent?.(`commit ${describe(event)}`);
     const next = event.getNewReplicaIndex();
     // A replica this member no longer keeps data for (none, or an index past the backups).
     if (event.getMigrationEndpoint() === MigrationEndpoint.SOURCE && (next === -1 || next > this.backupsTotal)) {
@@ -60,12 +69,14 @@ export class SimCounterService implements ManagedService, MigrationAwareService 
   }
 
   rollbackMigration(event: PartitionMigrationEvent): void {
+    this.onEvent?.(`rollback ${describe(event)}`);
     if (event.getMigrationEndpoint() === MigrationEndpoint.DESTINATION && event.getCurrentReplicaIndex() === -1) {
       this.containers[event.getPartitionId()].clear();
     }
   }
 
   clearPartitionReplica(partitionId: number): void {
+    if (this.containers[partitionId].size > 0) this.onEvent?.(`clear p${partitionId} ${JSON.stringify([...this.containers[partitionId]])}`);
     this.containers[partitionId].clear();
   }
 
@@ -73,6 +84,10 @@ export class SimCounterService implements ManagedService, MigrationAwareService 
   value(partitionId: number, name: string): number {
     return this.containers[partitionId]?.get(name) ?? 0;
   }
+}
+
+function describe(e: PartitionMigrationEvent): string {
+  return `p${e.getPartitionId()} ${e.getMigrationEndpoint()} ${e.getCurrentReplicaIndex()}->${e.getNewReplicaIndex()}`;
 }
 
 function count(value: string | undefined, fallback: number): number {
@@ -87,18 +102,23 @@ export class SimIncOp extends Operation implements BackupAwareOperation {
   static readonly typeId = 2_000_101;
   name = '';
   amount = 0;
+  /** The caller's id for this call (shows in traces; not used by the engine). */
+  tag = 0;
   private result = 0;
 
-  constructor(name?: string, amount?: number) {
+  constructor(name?: string, amount?: number, tag?: number) {
     super();
     if (name !== undefined) this.name = name;
     if (amount !== undefined) this.amount = amount;
+    if (tag !== undefined) this.tag = tag;
   }
 
   run(): void {
-    const c = this.getService<SimCounterService>().containers[this.getPartitionId()];
+    const service = this.getService<SimCounterService>();
+    const c = service.containers[this.getPartitionId()];
     this.result = (c.get(this.name) ?? 0) + this.amount;
     c.set(this.name, this.result);
+    service.onApply?.({ role: 'owner', partitionId: this.getPartitionId(), name: this.name, tag: this.tag, value: this.result });
   }
 
   override getResponse(): number {
@@ -118,17 +138,19 @@ export class SimIncOp extends Operation implements BackupAwareOperation {
   }
 
   getBackupOperation(): Operation {
-    return new SimIncBackupOp(this.name, this.amount);
+    return new SimIncBackupOp(this.name, this.amount, this.tag);
   }
 
   override writeInternal(out: ObjectDataOutput): void {
     out.writeUTF(this.name);
     out.writeInt(this.amount);
+    out.writeInt(this.tag);
   }
 
   override readInternal(input: ObjectDataInput): void {
     this.name = input.readUTF();
     this.amount = input.readInt();
+    this.tag = input.readInt();
   }
 }
 
@@ -137,26 +159,33 @@ export class SimIncBackupOp extends Operation {
   static readonly typeId = 2_000_102;
   name = '';
   amount = 0;
+  tag = 0;
 
-  constructor(name?: string, amount?: number) {
+  constructor(name?: string, amount?: number, tag?: number) {
     super();
     if (name !== undefined) this.name = name;
     if (amount !== undefined) this.amount = amount;
+    if (tag !== undefined) this.tag = tag;
   }
 
   run(): void {
-    const c = this.getService<SimCounterService>().containers[this.getPartitionId()];
-    c.set(this.name, (c.get(this.name) ?? 0) + this.amount);
+    const service = this.getService<SimCounterService>();
+    const c = service.containers[this.getPartitionId()];
+    const value = (c.get(this.name) ?? 0) + this.amount;
+    c.set(this.name, value);
+    service.onApply?.({ role: 'backup', partitionId: this.getPartitionId(), name: this.name, tag: this.tag, value });
   }
 
   override writeInternal(out: ObjectDataOutput): void {
     out.writeUTF(this.name);
     out.writeInt(this.amount);
+    out.writeInt(this.tag);
   }
 
   override readInternal(input: ObjectDataInput): void {
     this.name = input.readUTF();
     this.amount = input.readInt();
+    this.tag = input.readInt();
   }
 }
 
@@ -171,8 +200,10 @@ export class SimCounterReplicaOp extends Operation {
   }
 
   run(): void {
-    const c = this.getService<SimCounterService>().containers[this.getPartitionId()];
+    const service = this.getService<SimCounterService>();
+    const c = service.containers[this.getPartitionId()];
     for (const [k, v] of this.entries) c.set(k, v);
+    service.onEvent?.(`replica-applied p${this.getPartitionId()} r${this.getReplicaIndex()} ${JSON.stringify(this.entries)}`);
   }
 
   override writeInternal(out: ObjectDataOutput): void {

@@ -3,20 +3,24 @@
  * from the seed's network stream, directed cuts (for symmetric and asymmetric partitions), and a
  * gate in front of each member that holds its inbound frames while the member is paused.
  *
- * Fault semantics:
+ * Faults that TCP itself can produce (the defaults):
  * - latency: every frame gets `latencyMinMs` plus an exponential part; frames of one connection
- *   still arrive in the order sent (the memory transport keeps a connection FIFO).
- * - delay: now and then a frame (and so everything behind it on its connection) is held back much
- *   longer, like a congested link.
- * - drop / duplicate / reorder: one frame is lost, delivered twice, or delivered after frames sent
- *   after it. These go beyond what TCP does (it loses frames only with the connection), so they
- *   test that the engine copes with what its protocol checks (versions, call ids) are meant for.
- * - cuts: a frame from A to B is dropped while A→B is cut; connections stay open, as TCP's would
- *   until its timeouts.
+ *   arrive in the order sent (the memory transport keeps each connection FIFO).
+ * - delay: now and then a frame (and so everything behind it on its connection) is held back
+ *   much longer, like a congested link.
+ * - reset: a connection breaks; the frame and everything still queued on it are lost, and the
+ *   sender hears that the peer became unreachable (its next frame opens a new connection).
+ * - cuts (partitions): while A→B is cut, frames from A to B wait, as TCP retransmits them, and
+ *   arrive when the cut is scheduled to heal; connections stay open.
+ *
+ * Faults beyond TCP's contract (opt-in): drop (one frame lost, the connection lives on),
+ * duplicate (one frame delivered twice), reorder (one frame delivered after frames sent after
+ * it); with drop enabled, cuts lose frames instead of holding them. They test that the engine's
+ * own checks (versions, call ids, timeouts) cope with what its transport promises never happens.
  */
 import type { Address } from '../core/address.js';
 import type { Runtime } from '../core/runtime.js';
-import { MemoryNetwork, MemoryTransport, type DeliverDecision } from '../transport/memory.js';
+import { MemoryNetwork, MemoryTransport, type DeliverDecision, type MemoryLink } from '../transport/memory.js';
 import type { Hello, TransportHandler, TransportLogger, TransportOptions } from '../transport/transport.js';
 import type { Prng } from './prng.js';
 import type { FaultCounter, Trace } from './trace.js';
@@ -31,7 +35,9 @@ export interface NetworkFaultRates {
   readonly delayRate: number;
   /** Longest such delay, ms. */
   readonly delayMaxMs: number;
-  /** Probability that a frame is lost. */
+  /** Probability that a frame breaks its connection (lost with everything queued behind it). */
+  readonly resetRate: number;
+  /** Probability that a frame is lost (the connection lives on). */
   readonly dropRate: number;
   /** Probability that a frame is delivered twice. */
   readonly duplicateRate: number;
@@ -44,6 +50,7 @@ export const CALM_NETWORK: NetworkFaultRates = Object.freeze({
   latencyMeanMs: 2,
   delayRate: 0,
   delayMaxMs: 0,
+  resetRate: 0,
   dropRate: 0,
   duplicateRate: 0,
   reorderRate: 0,
@@ -53,7 +60,10 @@ export class SimNetwork extends MemoryNetwork {
   rates: NetworkFaultRates;
   /** False turns off delay/drop/duplicate/reorder (latency and cuts stay). */
   frameFaults = true;
-  private readonly cuts = new Set<string>();
+  /** Directed cuts: `from>to` → when they are scheduled to heal (frames wait until then). */
+  private readonly cuts = new Map<string, number>();
+  /** True: frames across a cut are lost; false (TCP): they wait for the heal. */
+  cutsDrop = false;
   /** Set while the network itself re-sends a frame (a duplicate or a reordered one). */
   private resending = false;
 
@@ -68,9 +78,13 @@ export class SimNetwork extends MemoryNetwork {
     this.rates = rates;
   }
 
-  /** Frames from `from` to `to` are dropped until `uncut`/`clearCuts`. */
-  cut(from: string, to: string): void {
-    if (from !== to) this.cuts.add(`${from}>${to}`);
+  /**
+   * Cuts `from`→`to` until `untilMs` (virtual time): frames sent meanwhile wait and arrive at
+   * `untilMs` (or are lost, with `cutsDrop`). `clearCuts` ends cuts early; frames already held
+   * still wait for their time.
+   */
+  cut(from: string, to: string, untilMs = Number.POSITIVE_INFINITY): void {
+    if (from !== to) this.cuts.set(`${from}>${to}`, untilMs);
   }
 
   uncut(from: string, to: string): void {
@@ -92,12 +106,22 @@ export class SimNetwork extends MemoryNetwork {
 
   /** The directed cuts in force, as `from>to` strings (sorted). */
   describeCuts(): string[] {
-    return [...this.cuts].sort();
+    return [...this.cuts.keys()].sort();
   }
 
   override decide(from: Address, to: Address, frame: Buffer): DeliverDecision {
     const now = this.scheduler.now;
-    if (this.cuts.has(`${from.key}>${to.key}`) || this.isPartitioned(from, to)) {
+    const until = this.cuts.get(`${from.key}>${to.key}`);
+    if (until !== undefined && until > now) {
+      if (this.cutsDrop || !Number.isFinite(until)) {
+        this.trace.frame(now, from.key, to.key, frame, 'cut');
+        return 'drop';
+      }
+      const wait = until - now + this.rates.latencyMinMs;
+      this.trace.frame(now, from.key, to.key, frame, `held+${wait}`);
+      return { delayMs: wait };
+    }
+    if (this.isPartitioned(from, to)) {
       this.trace.frame(now, from.key, to.key, frame, 'cut');
       return 'drop';
     }
@@ -111,11 +135,17 @@ export class SimNetwork extends MemoryNetwork {
     if (typeof base === 'object') delay += base.delayMs;
     if (this.frameFaults && !this.resending) {
       // One draw per fault kind per frame, whatever the rates: the stream stays aligned.
+      const reset = this.rng.next() < r.resetRate;
       const drop = this.rng.next() < r.dropRate;
       const dup = this.rng.next() < r.duplicateRate;
       const reorder = this.rng.next() < r.reorderRate;
       const slow = this.rng.next() < r.delayRate;
       const extra = this.rng.real(0, 1);
+      if (reset && this.resetConnection(from, to)) {
+        this.faults.count('reset');
+        this.trace.frame(now, from.key, to.key, frame, 'reset');
+        return 'drop';
+      }
       if (drop) {
         this.faults.count('drop');
         this.trace.frame(now, from.key, to.key, frame, 'drop');
@@ -140,6 +170,20 @@ export class SimNetwork extends MemoryNetwork {
     delay = Math.round(delay * 1000) / 1000;
     this.trace.frame(now, from.key, to.key, frame, `+${delay}`);
     return { delayMs: delay };
+  }
+
+  /**
+   * Breaks the sender's connection to `to`, as a TCP reset would: frames queued on it are lost,
+   * the sender is told the peer became unreachable, its next frame opens a new connection.
+   */
+  private resetConnection(from: Address, to: Address): boolean {
+    const sender = this.lookup(from);
+    // The memory transport keeps its connections private; the simulator reaches in by name.
+    const outbound = (sender as unknown as { outbound?: Map<string, MemoryLink> } | undefined)?.outbound;
+    const link = outbound?.get(to.key);
+    if (sender === undefined || link === undefined) return false;
+    sender.failLink(link, 'connection reset (simulated)', 'deferred');
+    return true;
   }
 
   /** Sends a copy of `frame` again from the same sender incarnation, if it still exists then. */

@@ -159,6 +159,8 @@ export class Simulation {
   readonly deadUuids = new Set<string>();
   /** Events (timers) run. */
   events = 0;
+  /** Whether new incarnations' fault sites inject faults (turned off when the faults stop). */
+  siteInjection = true;
   private readonly setup: SimulationSetup;
   private readonly basePort: number;
   private readonly afterEventChecks: (() => void)[] = [];
@@ -229,6 +231,7 @@ export class Simulation {
       const violation = this.owners.record({ memberUuid: uuid, partitionId: p, partitionVersion: v, at: this.now });
       if (violation !== null) this.addViolation(violation);
     });
+    sites.injecting = this.siteInjection;
     const config = this.memberConfig(member, specs);
     const logger = this.logger.child({ m: member.name });
     const node = new Node({
@@ -378,6 +381,13 @@ export class Simulation {
     for (const a of from) for (const b of to) this.network.cut(a.address, b.address);
   }
 
+  /** Stops all fault injection: frame faults and every member's fault sites (latency stays). */
+  stopInjecting(): void {
+    this.network.frameFaults = false;
+    this.siteInjection = false;
+    for (const m of this.members) if (m.sites !== undefined) m.sites.injecting = false;
+  }
+
   /** Removes every cut. */
   heal(): void {
     if (this.network.hasCuts) this.record('heal');
@@ -423,6 +433,7 @@ export class Simulation {
     try {
       for (;;) {
         await settle();
+        this.traceTables();
         for (const check of this.afterEventChecks) check();
         if (stop?.()) return true;
         if (!this.scheduler.runNext(untilMs)) break;
@@ -437,6 +448,49 @@ export class Simulation {
 
   runFor(ms: number, stop?: () => boolean): Promise<boolean> {
     return this.runUntil(this.now + ms, stop);
+  }
+
+  /** Table versions last traced, per member incarnation. */
+  private readonly tracedTables = new Map<Node, { version: number; rows: string[]; list: number }>();
+
+  /** Writes every member's membership and partition-table changes to the trace. */
+  private traceTables(): void {
+    for (const m of this.members) {
+      if (!m.alive || m.node === undefined || m.node.partitions === undefined) continue;
+      const node = m.node;
+      const table = node.partitions.table;
+      const list = node.cluster.core.list;
+      let seen = this.tracedTables.get(node);
+      if (seen === undefined) {
+        seen = { version: -1, rows: [], list: -1 };
+        this.tracedTables.set(node, seen);
+      }
+      if (seen.list !== list.version) {
+        seen.list = list.version;
+        this.record(`members ${m.name} v${list.version} [${list.members.map((x) => this.nameOf(x.uuid)).join(' ')}]`);
+      }
+      if (seen.version === table.tableVersion) continue;
+      seen.version = table.tableVersion;
+      const changed: string[] = [];
+      for (let p = 0; p < table.partitionCount; p++) {
+        const row = `${table.row(p)
+          .filter((u) => u !== null)
+          .map((u) => this.nameOf(u))
+          .join(',')}@${table.version(p)}`;
+        if (seen.rows[p] !== row) {
+          changed.push(`p${p}=${row}`);
+          seen.rows[p] = row;
+        }
+      }
+      this.record(`table ${m.name} v${table.tableVersion} ${changed.join(' ')}`);
+    }
+  }
+
+  /** `m<slot>.<incarnation>` of a member uuid (or its first 8 characters when unknown). */
+  nameOf(uuid: string | null): string {
+    if (uuid === null) return '-';
+    for (const m of this.members) if (m.node !== undefined && m.node.uuid === uuid) return m.name;
+    return uuid.slice(0, 8);
   }
 
   // --- reporting ------------------------------------------------------------------------------
@@ -476,6 +530,22 @@ export class Simulation {
     const first = this.up()[0];
     const uuid = first?.node.cluster.core.list.members[0]?.uuid;
     return this.members.find((m) => m.alive && m.node !== undefined && m.node.uuid === uuid);
+  }
+
+  /** Why a member's partition service is not cluster-safe (diagnostics). */
+  unsafeReason(uuid: string): string {
+    const m = this.members.find((x) => x.alive && x.node !== undefined && x.node.uuid === uuid);
+    if (m === undefined) return 'not a live member';
+    // Diagnostics only: reads the partition service's private state by name, tolerating its absence.
+    const partitions = m.node.partitions as unknown as {
+      describeUnsafe?: () => string;
+      frozen?: Map<number, { migrationId: string }>;
+      incoming?: Map<number, { migrationId: string }>;
+    };
+    const base = typeof partitions.describeUnsafe === 'function' ? partitions.describeUnsafe() : 'unknown';
+    const list = (map: Map<number, { migrationId: string }> | undefined): string =>
+      map === undefined ? '' : [...map].map(([p, x]) => `p${p}:${x.migrationId}`).join(' ');
+    return `${base}; frozen [${list(partitions.frozen)}] incoming [${list(partitions.incoming)}]`;
   }
 
   describe(): string {

@@ -155,7 +155,7 @@ export class CounterWorkload {
     let promise: Promise<number>;
     try {
       const partitionId = node.partitions.getPartitionId(counter);
-      promise = node.operations.createInvocationBuilder(service, new SimIncOp(counter, amount), partitionId).invoke<number>();
+      promise = node.operations.createInvocationBuilder(service, new SimIncOp(counter, amount, call.id), partitionId).invoke<number>();
     } catch (error) {
       this.inFlight--;
       this.history.fail(call, error, false);

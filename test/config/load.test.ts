@@ -21,6 +21,8 @@ const DEFAULTS: ResolvedConfig = {
   clusterName: 'dev',
   liteMember: false,
   partitionCount: 271,
+  namedPartitionsMax: 64,
+  nodeActiveTimeoutSeconds: 60,
   network: {
     host: '127.0.0.1',
     port: 5701,

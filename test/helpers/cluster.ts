@@ -5,8 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { SAFE_MESSAGE } from '../../src/cli/safety.js';
 import { loadConfig } from '../../src/config/index.js';
-import { CLI_FIXTURES, MEMBER_ENV, membersSize, type LogRecord, type ManagedProcess, type ProcessRegistry } from './processes.js';
+import {
+  CLI_FIXTURES,
+  MEMBER_ENV,
+  membersSize,
+  type LogEntry,
+  type LogRecord,
+  type ManagedProcess,
+  type ProcessRegistry,
+} from './processes.js';
 
 export const LOAD_MEMBER = join(CLI_FIXTURES, 'load-member.ts');
 export const CLI_CONFIG = join(CLI_FIXTURES, 'shoal.xml');
@@ -131,4 +140,12 @@ export function membersOf(record: LogRecord): string[] {
 export function lastMembersRecord(p: ManagedProcess): LogRecord | undefined {
   const records = p.logs().filter((r) => membersSize(r) !== null);
   return records[records.length - 1];
+}
+
+/**
+ * Waits for the CLI's `cluster safe` line (src/cli/safety.ts) at or after line `since`: this member
+ * sees no migration and no replica sync pending.
+ */
+export function waitSafe(p: ManagedProcess, since: number, timeoutMs: number): Promise<LogEntry> {
+  return p.waitForLog((r) => r.msg === SAFE_MESSAGE, 'a "cluster safe" log record', { since, timeoutMs });
 }

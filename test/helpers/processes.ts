@@ -40,6 +40,12 @@ export interface LogRecord {
   readonly [field: string]: unknown;
 }
 
+/** A log record with the index of its line in the process's output (for `since`). */
+export interface LogEntry {
+  readonly record: LogRecord;
+  readonly index: number;
+}
+
 export const LOG_LEVEL = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 
 export interface WaitOptions {
@@ -159,7 +165,7 @@ export class ManagedProcess {
   }
 
   /** The first JSON log record (from `since`) satisfying `test`, waiting up to the deadline. */
-  async waitForLog(test: (record: LogRecord) => boolean, what: string, options: Omit<WaitOptions, 'stream'>): Promise<LogRecord> {
+  async waitForLog(test: (record: LogRecord) => boolean, what: string, options: Omit<WaitOptions, 'stream'>): Promise<LogEntry> {
     const line = await this.waitFor(
       (l) => {
         const record = parseLogRecord(l.text);
@@ -168,7 +174,7 @@ export class ManagedProcess {
       what,
       { ...options, stream: 'stderr' },
     );
-    return parseLogRecord(line.text)!;
+    return { record: parseLogRecord(line.text)!, index: line.index };
   }
 
   private waitFor(test: (line: Line) => boolean, what: string, options: WaitOptions): Promise<Line> {
@@ -380,7 +386,7 @@ export function membersSize(record: LogRecord): number | null {
 }
 
 /** Waits for a `Members {size:N ...}` record from `since`. */
-export function waitMembers(p: ManagedProcess, size: number, options: Omit<WaitOptions, 'stream'>): Promise<LogRecord> {
+export function waitMembers(p: ManagedProcess, size: number, options: Omit<WaitOptions, 'stream'>): Promise<LogEntry> {
   return p.waitForLog((r) => membersSize(r) === size, `a "Members {size:${size}" log record`, options);
 }
 

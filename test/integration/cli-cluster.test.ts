@@ -18,6 +18,7 @@ import {
   type LoadResult,
   type LoadSpec,
   type TestTimings,
+  waitSafe,
 } from '../helpers/cluster.js';
 import {
   ProcessRegistry,
@@ -64,7 +65,7 @@ describe('shoal start: a three-member cluster of OS processes', { timeout: 90_00
       assert.match(r.uuid, /^[0-9a-f-]{36}$/);
       ready.set(name, r);
     }
-    const lists = await Promise.all([...members.values()].map((p) => waitMembers(p, 3, { timeoutMs: START_TIMEOUT_MS })));
+    const lists = (await Promise.all([...members.values()].map((p) => waitMembers(p, 3, { timeoutMs: START_TIMEOUT_MS })))).map((e) => e.record);
     // One cluster: every member lists the same three addresses in the same order (same master).
     const first = membersOf(lists[0]);
     assert.deepEqual([...first].sort(), [...ADDRESSES].sort());
@@ -83,13 +84,15 @@ describe('shoal start: a three-member cluster of OS processes', { timeout: 90_00
     firstLoad = await runLoad(registry, spec, LOAD_TIMEOUT_MS);
     assert.equal(firstLoad.members, 4, 'the load process joined as the fourth member');
     assertExactLoad(firstLoad, spec, {});
-    // It joined, then left gracefully: every member listed it, then is back to the three.
+    // It joined, then left gracefully: every member listed it, then is back to the three, and
+    // then reports the cluster safe again (replicas in sync), the precondition for the crash below.
     await Promise.all(
       [...members.values()].map(async (p, i) => {
         const joined = await waitMembers(p, 4, { timeoutMs: 1_000, since: marks[i] });
-        assert.ok(membersOf(joined).includes(firstLoad!.address), `${p.name} listed the load process`);
-        const left = await waitMembers(p, 3, { timeoutMs: 10_000, since: marks[i] });
-        assert.deepEqual([...membersOf(left)].sort(), [...ADDRESSES].sort(), `${p.name} is back to the three CLI members`);
+        assert.ok(membersOf(joined.record).includes(firstLoad!.address), `${p.name} listed the load process`);
+        const left = await waitMembers(p, 3, { timeoutMs: 10_000, since: joined.index });
+        assert.deepEqual([...membersOf(left.record)].sort(), [...ADDRESSES].sort(), `${p.name} is back to the three CLI members`);
+        await waitSafe(p, left.index, 20_000);
       }),
     );
   });
@@ -108,7 +111,7 @@ describe('shoal start: a three-member cluster of OS processes', { timeout: 90_00
     assert.equal(exit.signal, 'SIGKILL');
     killed = victimName;
 
-    const lists = await Promise.all(survivors.map((p, i) => waitMembers(p, 2, { timeoutMs: deadline, since: marks[i] })));
+    const lists = (await Promise.all(survivors.map((p, i) => waitMembers(p, 2, { timeoutMs: deadline, since: marks[i] })))).map((e) => e.record);
     const elapsed = Date.now() - killedAt;
     assert.ok(elapsed <= deadline, `converged in ${elapsed} ms, allowed ${deadline} ms`);
     const expected = ADDRESSES.filter((a) => a !== master);

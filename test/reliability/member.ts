@@ -287,22 +287,30 @@ const handlers: Handlers = {
   },
   placement: async ({ name }) => placement(instance.getPartitionService().getPartitionId(name)),
   prepare: async ({ names }) => {
+    // Partitions are assigned on first use: ask, then wait (bounded) until the table has owners.
+    const ps = instance.getPartitionService();
+    const deadline = Date.now() + 10_000;
+    while (ps.getPartitionOwner(0) === null) {
+      if (Date.now() > deadline) throw new Error('partitions were not assigned within 10 s');
+      await pause(20);
+    }
     for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => counter(n)));
     return null;
   },
   inc: async ({ name, times, amount }): Promise<IncResult> => {
     const c = await counter(name);
     const tally = new Tally([name]);
-    const returned: number[] = [];
+    const outcomes: (number | string)[] = [];
     for (let i = 0; i < times; i++) {
       try {
-        returned.push(await c.inc(amount));
+        outcomes.push(await c.inc(amount));
         tally.acked[0]++;
       } catch (error) {
         tally.error(0, error);
+        outcomes.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
       }
     }
-    return { ...tally.report(), returned };
+    return { ...tally.report(), outcomes };
   },
   get: async ({ names }) => Promise.all(names.map(async (n) => (await counter(n)).get())),
   startLoad: async ({ names, concurrency }) => {

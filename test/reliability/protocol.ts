@@ -78,8 +78,8 @@ export interface IncTally {
 }
 
 export interface IncResult extends IncTally {
-  /** The values the acknowledged calls returned, in call order (sequential `inc` only). */
-  readonly returned: number[];
+  /** Per call, in call order: the value it returned, or the error it failed with ("Name: message"). */
+  readonly outcomes: (number | string)[];
 }
 
 export interface LoadProgress {

@@ -1,0 +1,106 @@
+/** The commands bench/run.ts sends to its worker processes, and what they answer. */
+import type { ConcurrentOptions, ConcurrentResult, SequentialOptions, SequentialResult } from './load.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** How the load member picks its counters. */
+export type Placement =
+  /** Only counters whose partition another member owns: every call crosses the network. */
+  | 'remote-owner'
+  /** Also excludes partitions this member holds a sync backup of: it is a pure caller for them. */
+  | 'no-replica'
+  /** Any counter: about 1/members of the calls are local to the load member. */
+  | 'any';
+
+export const PLACEMENTS: readonly Placement[] = ['remote-owner', 'no-replica', 'any'];
+
+export interface MemberSpec {
+  readonly name: string;
+  readonly clusterName: string;
+  readonly port: number;
+  /** `host:port` of every member of the cluster. */
+  readonly seeds: readonly string[];
+  readonly backupCount: number;
+  readonly partitionCount: number;
+  readonly heartbeatIntervalMs: number;
+  readonly maxNoHeartbeatMs: number;
+  readonly joinTimeoutMs: number;
+  readonly logLevel: LogLevel;
+}
+
+export interface MemberInfo {
+  readonly pid: number;
+  readonly name: string;
+  readonly address: string;
+  readonly uuid: string;
+  readonly isMaster: boolean;
+  readonly members: number;
+  readonly localPartitions: number;
+}
+
+export interface PlacementReport {
+  readonly counters: number;
+  readonly partitions: number;
+  /** Counters whose owner is the load member itself (local calls). */
+  readonly localOwned: number;
+  /** Counters the load member holds a sync backup of (it applies their backups). */
+  readonly backupHere: number;
+  /** Candidate names skipped by the placement rule. */
+  readonly skipped: number;
+  readonly placement: Placement;
+}
+
+export interface VerifyReport {
+  readonly checked: number;
+  readonly mismatches: number;
+  readonly examples: readonly string[];
+  /** Counters whose value is explained by calls that failed (indeterminate), not a mismatch. */
+  readonly indeterminate: number;
+  /** Sum of the values read. */
+  readonly total: number;
+}
+
+export interface HeapReport {
+  readonly heapUsed: number;
+  readonly rss: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
+
+export interface ReplicaEntries {
+  readonly entries: number;
+  /** Bytes of CounterMigrationOperation payload for those entries, as the service writes them. */
+  readonly payloadBytes: number;
+  readonly partitionsWithData: number;
+}
+
+export type MemberCommands = {
+  start: { args: null; result: MemberInfo };
+  info: { args: null; result: MemberInfo };
+  waitMembers: { args: { count: number; timeoutMs: number }; result: number };
+  prepareCounters: { args: { count: number; prefix: string; placement: Placement; backupCount: number }; result: PlacementReport };
+  concurrent: { args: ConcurrentOptions; result: ConcurrentResult };
+  sequential: { args: SequentialOptions; result: SequentialResult };
+  verify: { args: null; result: VerifyReport };
+  populate: { args: { count: number; prefix: string; concurrency: number }; result: { ms: number; errors: number } };
+  verifyBulk: { args: { count: number; prefix: string; concurrency: number }; result: VerifyReport };
+  entries: { args: null; result: ReplicaEntries };
+  heap: { args: null; result: HeapReport };
+  /** process.memoryUsage() without a gc. */
+  mem: { args: null; result: HeapReport };
+  waitSafe: { args: { timeoutMs: number }; result: { safeMs: number; waitForMigrationsMs: number } };
+  isSafe: { args: null; result: boolean };
+  ownerOf: { args: { index: number }; result: string };
+  failover: { args: { counterIndex: number; victimPid: number }; result: { ms: number; value: number; expected: number } };
+  exit: { args: null; result: null };
+};
+
+export type RedisMode = 'incrby' | 'incrby-wait';
+
+export type RedisCommands = {
+  connect: { args: { port: number; replicaPort: number | null; connections: number; counters: number; prefix: string }; result: null };
+  concurrent: { args: ConcurrentOptions & { mode: RedisMode }; result: ConcurrentResult };
+  sequential: { args: SequentialOptions & { mode: RedisMode }; result: SequentialResult };
+  verify: { args: null; result: VerifyReport };
+  close: { args: null; result: null };
+};

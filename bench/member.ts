@@ -1,0 +1,347 @@
+/**
+ * One Shoal member process of the benchmark, driven by bench/run.ts over IPC.
+ *
+ *   node --import tsx bench/member.ts '<MemberSpec as JSON>'
+ *
+ * Every member runs CounterService (examples/counter) with the spec's `backup-count`. The same
+ * program is a serving member, the load member (a full member that joined the cluster and drives
+ * the counter calls), the local-owner member and the migration/memory member: the harness picks
+ * the role by the commands it sends.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  CounterMigrationOperation,
+  CounterService,
+  GetOperation,
+  IncOperation,
+  type Counter,
+} from '../examples/counter/counter.js';
+import { ObjectDataOutput, Shoal, type Config, type ShoalInstance } from '../src/index.js';
+import { serve, type Handlers } from './lib/ipc.js';
+import { driveConcurrent, driveSequential, sleep } from './lib/load.js';
+import type {
+  HeapReport,
+  MemberCommands,
+  MemberInfo,
+  MemberSpec,
+  PlacementReport,
+  ReplicaEntries,
+  VerifyReport,
+} from './lib/protocol.js';
+
+const spec = JSON.parse(process.argv[2] ?? 'null') as MemberSpec | null;
+if (spec === null || typeof spec.port !== 'number') throw new Error('usage: member.ts <MemberSpec JSON>');
+
+let instance: ShoalInstance | null = null;
+let service: CounterService | null = null;
+
+/** The counters this member drives (load member / local-owner member), and what was acknowledged. */
+let counters: Counter[] = [];
+let acked = new Float64Array(0);
+/** Calls that failed: the increment may or may not have been applied (indeterminate). */
+let failed = new Float64Array(0);
+
+function shoal(): ShoalInstance {
+  if (instance === null) throw new Error('member not started');
+  return instance;
+}
+
+function config(s: MemberSpec): Config {
+  service = new CounterService();
+  return {
+    clusterName: s.clusterName,
+    memberName: s.name,
+    partitionCount: s.partitionCount,
+    network: {
+      host: '127.0.0.1',
+      port: s.port,
+      portAutoIncrement: false,
+      join: { tcpIp: { enabled: true, members: [...s.seeds] }, multicast: { enabled: false }, joinTimeoutMs: s.joinTimeoutMs },
+    },
+    failureDetector: { heartbeatIntervalMs: s.heartbeatIntervalMs, maxNoHeartbeatMs: s.maxNoHeartbeatMs },
+    logging: { level: s.logLevel },
+    services: [{ name: CounterService.NAME, implementation: service, properties: { 'backup-count': String(s.backupCount) } }],
+  };
+}
+
+function info(): MemberInfo {
+  const i = shoal();
+  const cluster = i.getCluster();
+  return {
+    pid: process.pid,
+    name: i.getName(),
+    address: i.getNodeEngine().getThisAddress().key,
+    uuid: cluster.getLocalMember().uuid,
+    isMaster: cluster.isMaster(),
+    members: cluster.getMembers().length,
+    localPartitions: i.getPartitionService().getLocalPartitions().length,
+  };
+}
+
+/** True when this member holds replica 0..lastIndex of the partition. */
+function holdsReplica(partitionId: number, lastIndex: number): boolean {
+  const node = shoal().node;
+  for (let r = 0; r <= lastIndex; r++) {
+    if (node.partitions.replicaAddress(partitionId, r)?.equals(node.address) === true) return true;
+  }
+  return false;
+}
+
+async function prepareCounters(args: MemberCommands['prepareCounters']['args']): Promise<PlacementReport> {
+  const i = shoal();
+  const partitions = i.getPartitionService();
+  const localUuid = i.getCluster().getLocalMember().uuid;
+  const names: string[] = [];
+  const partitionsUsed = new Set<number>();
+  let skipped = 0;
+  let localOwned = 0;
+  let backupHere = 0;
+  for (let k = 0; names.length < args.count; k++) {
+    const name = `${args.prefix}-${k}`;
+    const p = partitions.getPartitionId(name);
+    let owner = partitions.getPartitionOwner(p);
+    for (let tries = 0; owner === null && tries < 200; tries++) {
+      await sleep(10);
+      owner = partitions.getPartitionOwner(p);
+    }
+    if (owner === null) throw new Error(`partition ${p} has no owner after 2 s`);
+    const ownedHere = owner.uuid === localUuid;
+    if (args.placement === 'remote-owner' && ownedHere) {
+      skipped++;
+      continue;
+    }
+    if (args.placement === 'no-replica' && holdsReplica(p, args.backupCount)) {
+      skipped++;
+      continue;
+    }
+    if (ownedHere) localOwned++;
+    else if (args.backupCount > 0 && holdsReplica(p, args.backupCount)) backupHere++;
+    names.push(name);
+    partitionsUsed.add(p);
+  }
+  counters = [];
+  for (let from = 0; from < names.length; from += 100) {
+    const batch = await Promise.all(names.slice(from, from + 100).map((n) => i.getDistributedObject<Counter>(CounterService.NAME, n)));
+    counters.push(...batch);
+  }
+  acked = new Float64Array(counters.length);
+  failed = new Float64Array(counters.length);
+  return { counters: names.length, partitions: partitionsUsed.size, localOwned, backupHere, skipped, placement: args.placement };
+}
+
+const onAck = (slot: number): void => {
+  acked[slot % counters.length] += 1;
+};
+const onError = (slot: number): void => {
+  failed[slot % counters.length] += 1;
+};
+const issueInc = (slot: number): Promise<number> => counters[slot % counters.length].inc(1);
+
+async function verify(): Promise<VerifyReport> {
+  const values = await Promise.all(counters.map((c) => c.get()));
+  const mismatches: string[] = [];
+  let indeterminate = 0;
+  let total = 0;
+  for (let k = 0; k < counters.length; k++) {
+    const got = values[k];
+    total += got;
+    if (got === acked[k]) continue;
+    if (failed[k] > 0 && got >= acked[k] && got <= acked[k] + failed[k]) {
+      indeterminate++;
+      continue;
+    }
+    if (mismatches.length < 10) mismatches.push(`${counters[k].getName()}: value ${got}, acknowledged ${acked[k]}, failed calls ${failed[k]}`);
+    else mismatches.push('');
+  }
+  return { checked: counters.length, mismatches: mismatches.length, examples: mismatches.filter((m) => m !== ''), indeterminate, total };
+}
+
+// ---- bulk counters (migration / memory scenarios), created through operations -------------
+
+function bulkName(prefix: string, k: number): string {
+  return `${prefix}${k}`;
+}
+
+function bulkValue(k: number): number {
+  return (k % 1000) + 1;
+}
+
+/**
+ * Runs `count` calls, `concurrency` at a time, each through the operation service; `make(k)`
+ * builds call number k. Resolves with the results in order of k.
+ */
+async function pipelined<T>(count: number, concurrency: number, call: (k: number) => Promise<T>, onResult: (k: number, value: T) => void): Promise<number> {
+  let next = 0;
+  let errors = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count) {
+      const k = next++;
+      try {
+        onResult(k, await call(k));
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return errors;
+}
+
+async function populate(args: MemberCommands['populate']['args']): Promise<{ ms: number; errors: number }> {
+  const i = shoal();
+  const ops = i.getNodeEngine().getOperationService();
+  const partitions = i.getPartitionService();
+  const t0 = performance.now();
+  const errors = await pipelined(
+    args.count,
+    args.concurrency,
+    (k) => {
+      const name = bulkName(args.prefix, k);
+      return ops.invokeOnPartition<number>(CounterService.NAME, new IncOperation(name, bulkValue(k)), partitions.getPartitionId(name));
+    },
+    () => {},
+  );
+  return { ms: performance.now() - t0, errors };
+}
+
+async function verifyBulk(args: MemberCommands['verifyBulk']['args']): Promise<VerifyReport> {
+  const i = shoal();
+  const ops = i.getNodeEngine().getOperationService();
+  const partitions = i.getPartitionService();
+  const examples: string[] = [];
+  let mismatches = 0;
+  let total = 0;
+  const errors = await pipelined(
+    args.count,
+    args.concurrency,
+    (k) => {
+      const name = bulkName(args.prefix, k);
+      return ops.invokeOnPartition<number>(CounterService.NAME, new GetOperation(name), partitions.getPartitionId(name));
+    },
+    (k, value) => {
+      total += value;
+      if (value !== bulkValue(k)) {
+        mismatches++;
+        if (examples.length < 10) examples.push(`${bulkName(args.prefix, k)}: value ${value}, expected ${bulkValue(k)}`);
+      }
+    },
+  );
+  if (errors > 0) examples.push(`${errors} reads failed`);
+  return { checked: args.count, mismatches: mismatches + errors, examples, indeterminate: 0, total };
+}
+
+/** Entries this member holds (any replica) and their migration payload size, as the service writes it. */
+function replicaEntries(): ReplicaEntries {
+  if (service === null) throw new Error('member not started');
+  const out = new ObjectDataOutput(64 * 1024);
+  let entries = 0;
+  let bytes = 0;
+  let partitionsWithData = 0;
+  for (const container of service.containers) {
+    if (container.values.size === 0) continue;
+    partitionsWithData++;
+    entries += container.values.size;
+    out.clear();
+    new CounterMigrationOperation(container.values).writeInternal(out);
+    bytes += out.view().length;
+  }
+  return { entries, payloadBytes: bytes, partitionsWithData };
+}
+
+function heap(): HeapReport {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('start the member with --expose-gc to measure the heap');
+  for (let k = 0; k < 3; k++) gc();
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, rss: m.rss, external: m.external, arrayBuffers: m.arrayBuffers };
+}
+
+/** Polls isClusterSafe() (every 2 ms) and waitForMigrations() in parallel; both times from the call. */
+async function waitSafe(timeoutMs: number): Promise<{ safeMs: number; waitForMigrationsMs: number }> {
+  const i = shoal();
+  const partitions = i.getPartitionService();
+  const t0 = performance.now();
+  // The table must be known here first: an unassigned table counts as "safe".
+  while (partitions.getPartitionOwner(0) === null) {
+    if (performance.now() - t0 > timeoutMs) throw new Error('no partition table after the timeout');
+    await sleep(2);
+  }
+  const waited = partitions.waitForMigrations({ timeout: timeoutMs }).then(() => performance.now() - t0);
+  let safeMs = -1;
+  while (safeMs < 0) {
+    if (partitions.isClusterSafe()) safeMs = performance.now() - t0;
+    else if (performance.now() - t0 > timeoutMs) throw new Error(`cluster not safe after ${timeoutMs} ms`);
+    else await sleep(2);
+  }
+  return { safeMs, waitForMigrationsMs: await waited };
+}
+
+async function failover(args: MemberCommands['failover']['args']): Promise<{ ms: number; value: number; expected: number }> {
+  const k = args.counterIndex;
+  const counter = counters[k];
+  // Warm path: a few increments to the owner before the crash.
+  for (let n = 0; n < 20; n++) {
+    await counter.inc(1);
+    acked[k] += 1;
+  }
+  const t0 = performance.now();
+  process.kill(args.victimPid, 'SIGKILL');
+  await counter.inc(1);
+  const ms = performance.now() - t0;
+  acked[k] += 1;
+  const value = await counter.get();
+  return { ms, value, expected: acked[k] };
+}
+
+function ownerOf(index: number): string {
+  const i = shoal();
+  const partitions = i.getPartitionService();
+  const owner = partitions.getPartitionOwner(partitions.getPartitionId(counters[index].getName()));
+  return owner === null ? '' : owner.address.key;
+}
+
+const handlers: Handlers<MemberCommands> = {
+  async start() {
+    instance = await Shoal.newInstance(config(spec));
+    return info();
+  },
+  info: () => info(),
+  async waitMembers({ count, timeoutMs }) {
+    const t0 = performance.now();
+    while (shoal().getCluster().getMembers().length !== count) {
+      if (performance.now() - t0 > timeoutMs) throw new Error(`${shoal().getCluster().getMembers().length} members after ${timeoutMs} ms, expected ${count}`);
+      await sleep(5);
+    }
+    return performance.now() - t0;
+  },
+  prepareCounters: (args) => prepareCounters(args),
+  concurrent: (args) => driveConcurrent(args, issueInc, onAck, onError),
+  sequential: (args) => driveSequential(args, issueInc, onAck, onError),
+  verify: () => verify(),
+  populate: (args) => populate(args),
+  verifyBulk: (args) => verifyBulk(args),
+  entries: () => replicaEntries(),
+  heap: () => heap(),
+  mem: () => {
+    const m = process.memoryUsage();
+    return { heapUsed: m.heapUsed, rss: m.rss, external: m.external, arrayBuffers: m.arrayBuffers };
+  },
+  waitSafe: ({ timeoutMs }) => waitSafe(timeoutMs),
+  isSafe: () => shoal().getPartitionService().isClusterSafe(),
+  ownerOf: ({ index }) => ownerOf(index),
+  failover: (args) => failover(args),
+  async exit() {
+    setImmediate(() => {
+      const done = (): never => process.exit(0);
+      if (instance === null) done();
+      else instance.terminate().then(done, done);
+    });
+    return null;
+  },
+};
+
+serve<MemberCommands>(handlers, () => {
+  // The harness went away: do not linger.
+  process.exit(0);
+});
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,732 @@
+/**
+ * The Shoal benchmark harness (issue 7): Shoal against ioredis → redis-server and against the raw
+ * Node.js TCP limit, measured side by side in one run. See bench/README.md.
+ *
+ *   npm run bench                 full run (several minutes)
+ *   npm run bench -- --quick      the same scenarios, shorter and smaller (< 60 s)
+ *
+ * Options: --runs N, --placement remote-owner|no-replica|any, --only s1,s2,... (counter, local,
+ * migration, failover), --out FILE, --profile (members write --cpu-prof profiles to
+ * bench/results/profiles/).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { measureTcpLimit } from './micro/tcp-limit.js';
+import { BENCH_DIR, BenchCluster, DEFAULT_DETECTOR, REPO_ROOT, type Member, type MemberWorker } from './lib/cluster.js';
+import { cpuWindow } from './lib/cpu.js';
+import { spawnWorker } from './lib/ipc.js';
+import type { ConcurrentResult, SequentialResult } from './lib/load.js';
+import { PLACEMENTS, type Placement, type PlacementReport, type RedisCommands, type RedisMode, type VerifyReport } from './lib/protocol.js';
+import { RedisServer, redisServerPath, redisVersion } from './lib/redis-server.js';
+import { fmtRate, fmtRatio, fmtSpread, fmtUs, renderTable, type Row, type Verdict } from './lib/report.js';
+import { spread, type Spread } from './lib/stats.js';
+
+// ---- settings --------------------------------------------------------------------------------
+
+type Mode = 'quick' | 'full';
+type ScenarioName = 'counter' | 'local' | 'migration' | 'failover';
+const SCENARIOS: readonly ScenarioName[] = ['counter', 'local', 'migration', 'failover'];
+
+interface Settings {
+  readonly mode: Mode;
+  readonly runs: number;
+  readonly concurrency: number;
+  readonly counters: number;
+  readonly concWarmupMs: number;
+  readonly concMs: number;
+  readonly seqWarmupMs: number;
+  readonly seqMs: number;
+  /** Unmeasured pass per side before the runs (JIT, connections, caches). */
+  readonly warmPassMs: number;
+  readonly tcpSeconds: number;
+  /** Counters created for the migration and memory scenarios. */
+  readonly bulkCounters: number;
+  readonly failoverSamples: number;
+  readonly placement: Placement;
+  readonly only: ReadonlySet<ScenarioName>;
+  readonly profile: boolean;
+  readonly out: string;
+}
+
+/** Short failure-detector settings for the failover scenario (defaults are 1000/6000 ms). */
+const FAILOVER_DETECTOR = { heartbeatIntervalMs: 250, maxNoHeartbeatMs: 1500 } as const;
+const PORTS = { b0: 17701, b1: 17711, b2: 17721, local: 17731, migration: 17741, failover: 17751, redis: 17791 } as const;
+
+const TARGETS = {
+  backup1VsWait: 2.0,
+  backup0VsPipelined: 1.0,
+  backup1SeqP50VsWait: 0.6,
+  localOpsPerSec: 2_000_000,
+  remoteVsTcp: 0.4,
+} as const;
+
+function parseArgs(argv: readonly string[]): Settings {
+  const quick = argv.includes('--quick');
+  const value = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    if (i >= 0) return argv[i + 1];
+    const eq = argv.find((a) => a.startsWith(`${flag}=`));
+    return eq?.slice(flag.length + 1);
+  };
+  const known = new Set(['--quick', '--runs', '--placement', '--only', '--out', '--profile']);
+  for (const a of argv) {
+    if (a.startsWith('--') && !known.has(a.split('=')[0])) throw new Error(`unknown option ${a} (known: ${[...known].join(', ')})`);
+  }
+  const placement = (value('--placement') ?? 'remote-owner') as Placement;
+  if (!PLACEMENTS.includes(placement)) throw new Error(`--placement must be one of ${PLACEMENTS.join(', ')}`);
+  const only = new Set((value('--only') ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()) as ScenarioName[]);
+  for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario '${s}' (known: ${SCENARIOS.join(', ')})`);
+  const runs = Number(value('--runs') ?? (quick ? 3 : 5));
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+  const date = new Date().toISOString().slice(0, 10);
+  return {
+    mode: quick ? 'quick' : 'full',
+    runs,
+    concurrency: 1000,
+    counters: 1000,
+    concWarmupMs: quick ? 150 : 500,
+    concMs: quick ? 500 : 2000,
+    seqWarmupMs: quick ? 50 : 200,
+    seqMs: quick ? 300 : 1500,
+    warmPassMs: quick ? 400 : 1500,
+    tcpSeconds: quick ? 0.5 : 2,
+    bulkCounters: quick ? 200_000 : 1_000_000,
+    failoverSamples: quick ? 1 : 3,
+    placement,
+    only,
+    profile: argv.includes('--profile'),
+    out: resolve(value('--out') ?? resolve(BENCH_DIR, 'results', `${date}.json`)),
+  };
+}
+
+// ---- resources (always cleaned up) ----------------------------------------------------------
+
+const cleanups = new Set<() => Promise<void>>();
+function track(cleanup: () => Promise<void>): () => Promise<void> {
+  cleanups.add(cleanup);
+  return async () => {
+    cleanups.delete(cleanup);
+    await cleanup();
+  };
+}
+async function cleanupAll(): Promise<void> {
+  const all = [...cleanups];
+  cleanups.clear();
+  await Promise.allSettled(all.map((c) => c()));
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping every process the harness started…`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+async function startCluster(opts: Parameters<typeof BenchCluster.start>[0]): Promise<{ cluster: BenchCluster; stop: () => Promise<void> }> {
+  const cluster = await BenchCluster.start(opts);
+  return { cluster, stop: track(() => cluster.stop()) };
+}
+
+// ---- results ----------------------------------------------------------------------------------
+
+const rows: Row[] = [];
+const failures: string[] = [];
+const notes: string[] = [];
+const results: Record<string, unknown> = {};
+
+function verdict(ok: boolean): Verdict {
+  return ok ? 'PASS' : 'FAIL';
+}
+
+function check(label: string, report: VerifyReport): void {
+  if (report.mismatches > 0) {
+    const message = `VERIFY FAILED — ${label}: ${report.mismatches} of ${report.checked} counters differ from the acknowledged increments: ${report.examples.join('; ')}`;
+    failures.push(message);
+    console.error(`\n!!! ${message}\n`);
+  }
+}
+
+function noteErrors(label: string, r: { errors: number; firstError: string | null }): void {
+  if (r.errors > 0) {
+    const message = `${label}: ${r.errors} calls failed (first: ${r.firstError ?? '?'})`;
+    failures.push(message);
+    console.error(`!!! ${message}`);
+  }
+}
+
+function log(message: string): void {
+  console.log(`[bench ${((performance.now() - T0) / 1000).toFixed(1)}s] ${message}`);
+}
+
+const T0 = performance.now();
+
+// ---- anchors ----------------------------------------------------------------------------------
+
+interface Anchor {
+  readonly label: string;
+  readonly pids: Record<string, number>;
+  conc(): Promise<ConcurrentResult>;
+  seq(): Promise<SequentialResult>;
+  verify(): Promise<VerifyReport>;
+  warm(): Promise<void>;
+}
+
+interface RedisSetup {
+  readonly version: string;
+  readonly plain: Anchor;
+  readonly wait: Anchor;
+}
+
+async function startRedis(s: Settings, path: string): Promise<RedisSetup> {
+  const base = PORTS.redis;
+  const servers: RedisServer[] = [];
+  track(async () => {
+    await Promise.all(servers.map((srv) => srv.stop()));
+  });
+  const plainServer = await RedisServer.start(path, base);
+  servers.push(plainServer);
+  const waitPrimary = await RedisServer.start(path, base + 1);
+  servers.push(waitPrimary);
+  const waitReplica = await RedisServer.start(path, base + 2, base + 1);
+  servers.push(waitReplica);
+
+  const client = async (label: string, port: number, replicaPort: number | null, connections: number, mode: RedisMode, serverPids: Record<string, number>): Promise<Anchor> => {
+    const worker = spawnWorker<RedisCommands>(resolve(BENCH_DIR, 'redis-client.ts'), [], { label, cwd: REPO_ROOT });
+    track(() => worker.stop());
+    await worker.call('connect', { port, replicaPort, connections, counters: s.counters, prefix: `bench:${mode}` });
+    const conc = { concurrency: s.concurrency, warmupMs: s.concWarmupMs, durationMs: s.concMs };
+    const seq = { warmupMs: s.seqWarmupMs, durationMs: s.seqMs };
+    return {
+      label,
+      pids: { client: worker.pid, ...serverPids },
+      conc: () => worker.call('concurrent', { ...conc, mode }),
+      seq: () => worker.call('sequential', { ...seq, mode }),
+      verify: () => worker.call('verify', null),
+      warm: async () => {
+        await worker.call('concurrent', { concurrency: s.concurrency, warmupMs: 0, durationMs: s.warmPassMs, mode });
+        await worker.call('sequential', { warmupMs: 0, durationMs: s.warmPassMs / 4, mode });
+      },
+    };
+  };
+  const [plain, wait] = await Promise.all([
+    client('redis-client-incrby', base, null, 1, 'incrby', { server: plainServer.pid }),
+    client('redis-client-wait', base + 1, base + 2, 10, 'incrby-wait', { server: waitPrimary.pid, replica: waitReplica.pid }),
+  ]);
+  return { version: redisVersion(path), plain, wait };
+}
+
+// ---- scenario 1 and 2: counters on 3 members + a load member, against Redis and TCP -------------
+
+interface CounterPhase {
+  readonly backups: number;
+  readonly placement: PlacementReport;
+  readonly conc: ConcurrentResult[];
+  readonly seq: SequentialResult[];
+  readonly anchorConc: ConcurrentResult[];
+  readonly anchorSeq: SequentialResult[];
+  readonly tcp: number[];
+  readonly cpu: Record<string, number>[];
+  readonly anchorCpu: Record<string, number>[];
+  readonly verify: VerifyReport[];
+  readonly anchorVerify: VerifyReport[];
+  /** heapUsed (MB, no gc) of each member after the last run. */
+  heapMB: Record<string, number>;
+}
+
+function clusterPids(cluster: BenchCluster): Record<string, number> {
+  const out: Record<string, number> = {};
+  cluster.members.forEach((m, k) => {
+    out[k === 3 ? 'load' : `m${k}`] = m.worker.pid;
+  });
+  return out;
+}
+
+async function counterPhase(s: Settings, backups: number, port: number, anchor: Anchor | null, withTcp: boolean): Promise<CounterPhase> {
+  log(`counters, ${backups} sync backup(s): starting 3 members + 1 load member on 127.0.0.1:${port}..${port + 3}`);
+  const { cluster, stop } = await startCluster({
+    label: `b${backups}`,
+    members: 4,
+    basePort: port,
+    backupCount: backups,
+    nodeArgs: profileArgs(s, `b${backups}`),
+  });
+  try {
+    const load = cluster.member(3).worker;
+    const placement = await load.call('prepareCounters', { count: s.counters, prefix: `b${backups}c`, placement: s.placement, backupCount: backups });
+    const phase: CounterPhase = { backups, placement, conc: [], seq: [], anchorConc: [], anchorSeq: [], tcp: [], cpu: [], anchorCpu: [], verify: [], anchorVerify: [], heapMB: {} };
+    const pids = clusterPids(cluster);
+    // Warm-up pass (not measured): JIT, connections.
+    await load.call('concurrent', { concurrency: s.concurrency, warmupMs: 0, durationMs: s.warmPassMs });
+    await load.call('sequential', { warmupMs: 0, durationMs: s.warmPassMs / 4 });
+    await anchor?.warm();
+    const conc = { concurrency: s.concurrency, warmupMs: s.concWarmupMs, durationMs: s.concMs };
+    const seq = { warmupMs: s.seqWarmupMs, durationMs: s.seqMs };
+    for (let run = 0; run < s.runs; run++) {
+      const shoalFirst = run % 2 === 0;
+      const shoalConc = async (): Promise<void> => {
+        const w = cpuWindow(pids);
+        const r = await load.call('concurrent', conc);
+        phase.cpu.push(w.stop());
+        noteErrors(`Shoal ${backups} backups concurrent run ${run + 1}`, r);
+        phase.conc.push(r);
+      };
+      const anchorConc = async (): Promise<void> => {
+        if (anchor === null) return;
+        const w = cpuWindow(anchor.pids);
+        const r = await anchor.conc();
+        phase.anchorCpu.push(w.stop());
+        noteErrors(`${anchor.label} concurrent run ${run + 1}`, r);
+        phase.anchorConc.push(r);
+      };
+      const tcp = async (): Promise<void> => {
+        if (withTcp) phase.tcp.push((await measureTcpLimit({ seconds: s.tcpSeconds, inFlight: s.concurrency })).msgsPerSec);
+      };
+      const shoalSeq = async (): Promise<void> => {
+        const r = await load.call('sequential', seq);
+        noteErrors(`Shoal ${backups} backups sequential run ${run + 1}`, r);
+        phase.seq.push(r);
+      };
+      const anchorSeq = async (): Promise<void> => {
+        if (anchor === null) return;
+        const r = await anchor.seq();
+        noteErrors(`${anchor.label} sequential run ${run + 1}`, r);
+        phase.anchorSeq.push(r);
+      };
+      // Alternate which side goes first (ABBA), so drift on a noisy machine cancels out.
+      for (const step of shoalFirst ? [shoalConc, anchorConc, tcp, shoalSeq, anchorSeq] : [tcp, anchorConc, shoalConc, anchorSeq, shoalSeq]) await step();
+      const v = await load.call('verify', null);
+      check(`Shoal counters (${backups} sync backups) after run ${run + 1}`, v);
+      phase.verify.push(v);
+      if (anchor !== null) {
+        const av = await anchor.verify();
+        check(`${anchor.label} after run ${run + 1}`, av);
+        phase.anchorVerify.push(av);
+      }
+      const last = phase.conc[phase.conc.length - 1];
+      log(
+        `  run ${run + 1}/${s.runs}: Shoal ${fmtRate(last.opsPerSec)} ops/s, seq p50 ${fmtUs(phase.seq[phase.seq.length - 1].p50us)}` +
+          (anchor === null ? '' : `; ${anchor.label} ${fmtRate(phase.anchorConc[phase.anchorConc.length - 1].opsPerSec)} ops/s, seq p50 ${fmtUs(phase.anchorSeq[phase.anchorSeq.length - 1].p50us)}`) +
+          (withTcp ? `; TCP limit ${fmtRate(phase.tcp[phase.tcp.length - 1])} msgs/s` : '') +
+          `; verified ${v.checked} counters (sum ${v.total})`,
+      );
+    }
+    const mems = await Promise.all(cluster.members.map((m) => m.worker.call('mem', null)));
+    mems.forEach((m, k) => {
+      phase.heapMB[k === 3 ? 'load' : `m${k}`] = Math.round(m.heapUsed / 1e6);
+    });
+    return phase;
+  } finally {
+    await stop();
+  }
+}
+
+function ratios(a: readonly number[], b: readonly number[]): Spread {
+  return spread(a.map((x, i) => x / b[i]));
+}
+
+function medianCpu(samples: readonly Record<string, number>[]): string {
+  if (samples.length === 0) return '';
+  const keys = Object.keys(samples[0]);
+  return keys.map((k) => `${k} ${Math.round(spread(samples.map((s) => s[k] ?? 0)).median)}%`).join(', ');
+}
+
+function counterRows(phases: readonly CounterPhase[], redisSkipped: string | null): void {
+  for (const p of phases) {
+    const conc = spread(p.conc.map((r) => r.opsPerSec));
+    const p50 = spread(p.seq.map((r) => r.p50us));
+    const p99 = spread(p.seq.map((r) => r.p99us));
+    const label = `${p.backups} sync backup${p.backups === 1 ? '' : 's'}`;
+    const hasAnchor = p.anchorConc.length > 0;
+    const anchorName = p.backups === 0 ? 'Redis INCRBY auto-pipelined' : 'Redis INCRBY+WAIT 1 0, 10 conns';
+    const anchorSeqName = p.backups === 0 ? 'Redis INCRBY' : 'Redis INCRBY+WAIT 1 0';
+    const skippedAnchor = p.backups === 2 ? 'no Redis equivalent (WAIT 2 needs 2 replicas)' : (redisSkipped ?? 'n/a');
+    let concRatio = 'n/a';
+    let concVerdict: Verdict = 'info';
+    let concTarget = '';
+    if (p.backups === 0) concTarget = `≥ ${TARGETS.backup0VsPipelined.toFixed(1)}×`;
+    if (p.backups === 1) concTarget = `≥ ${TARGETS.backup1VsWait.toFixed(1)}×`;
+    if (hasAnchor) {
+      const r = ratios(
+        p.conc.map((x) => x.opsPerSec),
+        p.anchorConc.map((x) => x.opsPerSec),
+      );
+      concRatio = fmtSpread(r, fmtRatio);
+      if (p.backups === 0) concVerdict = verdict(r.median >= TARGETS.backup0VsPipelined);
+      if (p.backups === 1) concVerdict = verdict(r.median >= TARGETS.backup1VsWait);
+    } else if (concTarget !== '') {
+      concVerdict = 'skipped';
+    }
+    rows.push({
+      scenario: `1. counter inc, 3 members, ${label}, 1000 concurrent`,
+      shoal: `${fmtSpread(conc, fmtRate)} ops/s`,
+      anchor: hasAnchor ? `${anchorName}: ${fmtSpread(spread(p.anchorConc.map((x) => x.opsPerSec)), fmtRate)} ops/s` : skippedAnchor,
+      ratio: concRatio,
+      target: concTarget,
+      verdict: concVerdict,
+    });
+    let seqRatio = 'n/a';
+    let seqVerdict: Verdict = 'info';
+    const seqTarget = p.backups === 1 ? `p50 ≤ ${TARGETS.backup1SeqP50VsWait.toFixed(1)}×` : '';
+    if (hasAnchor) {
+      const r = ratios(
+        p.seq.map((x) => x.p50us),
+        p.anchorSeq.map((x) => x.p50us),
+      );
+      seqRatio = `p50 ${fmtSpread(r, fmtRatio)}`;
+      if (p.backups === 1) seqVerdict = verdict(r.median <= TARGETS.backup1SeqP50VsWait);
+    } else if (seqTarget !== '') {
+      seqVerdict = 'skipped';
+    }
+    rows.push({
+      scenario: `1. counter inc, 3 members, ${label}, sequential`,
+      shoal: `p50 ${fmtSpread(p50, fmtUs)}, p99 ${fmtSpread(p99, fmtUs)}`,
+      anchor: hasAnchor
+        ? `${anchorSeqName}: p50 ${fmtSpread(spread(p.anchorSeq.map((x) => x.p50us)), fmtUs)}, p99 ${fmtSpread(spread(p.anchorSeq.map((x) => x.p99us)), fmtUs)}`
+        : skippedAnchor,
+      ratio: seqRatio,
+      target: seqTarget,
+      verdict: seqVerdict,
+    });
+    if (p.tcp.length > 0) {
+      const r = ratios(
+        p.conc.map((x) => x.opsPerSec),
+        p.tcp,
+      );
+      rows.push({
+        scenario: '1. remote path (0 backups, 1000 concurrent) vs raw TCP limit',
+        shoal: `${fmtSpread(conc, fmtRate)} ops/s`,
+        anchor: `Node TCP echo, 2 procs: ${fmtSpread(spread(p.tcp), fmtRate)} msgs/s`,
+        ratio: fmtSpread(r, fmtRatio),
+        target: `≥ ${TARGETS.remoteVsTcp.toFixed(2)}×`,
+        verdict: verdict(r.median >= TARGETS.remoteVsTcp),
+      });
+    }
+    const pl = p.placement;
+    notes.push(
+      `${label}: load member drove ${pl.counters} counters on ${pl.partitions} partitions (placement '${pl.placement}': ${pl.localOwned} owned by the load member itself, ` +
+        `${pl.backupHere} with a sync backup on it, ${pl.skipped} candidates skipped); CPU % of one core during Shoal 1000-concurrent runs (median): ${medianCpu(p.cpu)}` +
+        (p.anchorCpu.length > 0 ? `; during the Redis runs: ${medianCpu(p.anchorCpu)}` : '') +
+        `; heap used after the runs (MB, no gc): ${Object.entries(p.heapMB).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    );
+  }
+}
+
+// ---- scenario 3: local-owner calls ----------------------------------------------------------
+
+interface LocalResult {
+  readonly conc: ConcurrentResult[];
+  readonly seq: SequentialResult[];
+}
+
+async function localScenario(s: Settings, member: MemberWorker): Promise<LocalResult> {
+  log('local-owner calls: 1 member, no network');
+  const out: LocalResult = { conc: [], seq: [] };
+  await member.call('prepareCounters', { count: s.counters, prefix: 'local', placement: 'any', backupCount: 0 });
+  await member.call('concurrent', { concurrency: s.concurrency, warmupMs: 0, durationMs: s.warmPassMs });
+  for (let run = 0; run < s.runs; run++) {
+    const r = await member.call('concurrent', { concurrency: s.concurrency, warmupMs: s.concWarmupMs, durationMs: s.concMs });
+    noteErrors(`local run ${run + 1}`, r);
+    out.conc.push(r);
+    const q = await member.call('sequential', { warmupMs: s.seqWarmupMs, durationMs: s.seqMs / 2 });
+    out.seq.push(q);
+    const v = await member.call('verify', null);
+    check(`local counters after run ${run + 1}`, v);
+    log(`  run ${run + 1}/${s.runs}: ${fmtRate(r.opsPerSec)} ops/s (1000 concurrent), sequential ${fmtRate(q.opsPerSec)} ops/s; verified ${v.checked} counters`);
+  }
+  const conc = spread(out.conc.map((r) => r.opsPerSec));
+  rows.push({
+    scenario: '3. local-owner counter.inc, 1 member, 1000 concurrent',
+    shoal: `${fmtSpread(conc, fmtRate)} ops/s`,
+    anchor: `sequential caller: ${fmtSpread(spread(out.seq.map((r) => r.opsPerSec)), fmtRate)} ops/s`,
+    ratio: fmtRatio(conc.median / TARGETS.localOpsPerSec),
+    target: `≥ ${fmtRate(TARGETS.localOpsPerSec)} ops/s`,
+    verdict: verdict(conc.median >= TARGETS.localOpsPerSec),
+  });
+  return out;
+}
+
+// ---- scenarios 4 and 6: memory per entry, migration throughput -----------------------------
+
+interface JoinResult {
+  readonly joinMs: number;
+  readonly migrationMs: number;
+  readonly waitForMigrationsMs: number[];
+  readonly entries: number;
+  readonly payloadBytes: number;
+}
+
+async function joinAndMigrate(cluster: BenchCluster, k: number, timeoutMs: number): Promise<JoinResult> {
+  const t0 = performance.now();
+  await cluster.join(k);
+  const joined = performance.now();
+  const started = cluster.started();
+  const waits = await Promise.all(started.map((m) => m.worker.call('waitSafe', { timeoutMs })));
+  const safe = performance.now();
+  const moved = await cluster.member(k).worker.call('entries', null);
+  return {
+    joinMs: joined - t0,
+    migrationMs: safe - joined,
+    waitForMigrationsMs: waits.map((w) => w.waitForMigrationsMs),
+    entries: moved.entries,
+    payloadBytes: moved.payloadBytes,
+  };
+}
+
+async function migrationScenario(s: Settings): Promise<void> {
+  const wantLocal = s.only.has('local');
+  const wantMigration = s.only.has('migration');
+  log(`member with --expose-gc on 127.0.0.1:${PORTS.migration} (${wantMigration ? '+2 joiners' : 'alone'})`);
+  const { cluster, stop } = await startCluster({
+    label: 'mig',
+    members: 1,
+    deferred: wantMigration ? 2 : 0,
+    basePort: PORTS.migration,
+    backupCount: 1,
+    nodeArgs: (k) => [...(k === 0 ? ['--expose-gc'] : []), ...profileArgs(s, 'mig')(k)],
+  });
+  try {
+    const a = cluster.member(0).worker;
+    if (wantLocal) results.local = await localScenario(s, a);
+    if (!wantMigration) return;
+
+    // 6. memory per entry
+    log(`memory: creating ${s.bulkCounters.toLocaleString('en-US')} counters through IncOperation calls`);
+    const before = await a.call('heap', null);
+    const populated = await a.call('populate', { count: s.bulkCounters, prefix: 'counter-', concurrency: 1000 });
+    if (populated.errors > 0) failures.push(`populate: ${populated.errors} calls failed`);
+    const after = await a.call('heap', null);
+    const held = await a.call('entries', null);
+    const perEntry = (after.heapUsed - before.heapUsed) / s.bulkCounters;
+    log(`  ${held.entries} entries in ${Math.round(populated.ms)} ms; heap +${((after.heapUsed - before.heapUsed) / 1e6).toFixed(1)} MB = ${perEntry.toFixed(1)} B/entry`);
+    results.memory = { counters: s.bulkCounters, entriesHeld: held.entries, heapBefore: before, heapAfter: after, bytesPerEntry: perEntry, populateMs: populated.ms };
+    if (held.entries !== s.bulkCounters) failures.push(`memory scenario: member holds ${held.entries} entries, expected ${s.bulkCounters}`);
+    rows.push({
+      scenario: `6. memory per counter entry (heap after ${fmtRate(s.bulkCounters)} counters, gc'd)`,
+      shoal: `${perEntry.toFixed(0)} B/entry`,
+      anchor: `heap +${((after.heapUsed - before.heapUsed) / 1e6).toFixed(1)} MB; rss ${(after.rss / 1e6).toFixed(0)} MB`,
+      ratio: '',
+      target: '',
+      verdict: 'info',
+    });
+    rows.push({
+      scenario: `4. bulk create ${fmtRate(s.bulkCounters)} counters (local IncOperation, 1000 in flight)`,
+      shoal: `${fmtRate(s.bulkCounters / (populated.ms / 1000))} ops/s`,
+      anchor: '',
+      ratio: '',
+      target: '',
+      verdict: 'info',
+    });
+
+    // 4. migration: an empty member joins the member holding everything, then a third one.
+    log('migration: member 2 joins (empty)');
+    const j1 = await joinAndMigrate(cluster, 1, 300_000);
+    log(`  ${j1.entries} entries (${(j1.payloadBytes / 1e6).toFixed(1)} MB) migrated in ${Math.round(j1.migrationMs)} ms (join ${Math.round(j1.joinMs)} ms)`);
+    log('migration: member 3 joins (empty)');
+    const j2 = await joinAndMigrate(cluster, 2, 300_000);
+    log(`  ${j2.entries} entries (${(j2.payloadBytes / 1e6).toFixed(1)} MB) on the new member after ${Math.round(j2.migrationMs)} ms`);
+    results.migration = { counters: s.bulkCounters, backupCount: 1, secondMember: j1, thirdMember: j2 };
+    for (const [label, j] of [
+      ['member 2 of 2 joins', j1],
+      ['member 3 of 3 joins', j2],
+    ] as const) {
+      const secs = j.migrationMs / 1000;
+      rows.push({
+        scenario: `4. migration, ${fmtRate(s.bulkCounters)} counters, 1 backup: ${label}`,
+        shoal: `${fmtRate(j.entries / secs)} entries/s, ${(j.payloadBytes / 1e6 / secs).toFixed(1)} MB/s`,
+        anchor: `${fmtRate(j.entries)} entries, ${(j.payloadBytes / 1e6).toFixed(1)} MB to the joiner; safe after ${(j.migrationMs / 1000).toFixed(2)} s (waitForMigrations ${j.waitForMigrationsMs.map((x) => (x / 1000).toFixed(2)).join('/')} s)`,
+        ratio: '',
+        target: '',
+        verdict: 'info',
+      });
+    }
+    log('verifying every counter after the migrations');
+    const v = await a.call('verifyBulk', { count: s.bulkCounters, prefix: 'counter-', concurrency: 1000 });
+    check('bulk counters after migrations', v);
+    log(`  verified ${v.checked} counters, ${v.mismatches} mismatches`);
+    if (v.mismatches > 0) {
+      rows.push({ scenario: '4. values intact after migrations', shoal: `${v.mismatches} MISMATCHES`, anchor: '', ratio: '', target: 'all intact', verdict: 'FAIL' });
+    } else {
+      rows.push({ scenario: '4. values intact after migrations', shoal: `${v.checked.toLocaleString('en-US')} counters verified`, anchor: '', ratio: '', target: 'all intact', verdict: 'PASS' });
+    }
+  } finally {
+    await stop();
+  }
+}
+
+// ---- scenario 5: failover -----------------------------------------------------------------------
+
+async function failoverOnce(s: Settings, sample: number): Promise<{ ms: number; verified: VerifyReport; victim: string }> {
+  const { cluster, stop } = await startCluster({
+    label: `fo${sample}`,
+    members: 4,
+    basePort: PORTS.failover,
+    backupCount: 1,
+    ...FAILOVER_DETECTOR,
+    nodeArgs: profileArgs(s, 'failover'),
+  });
+  try {
+    const load = cluster.member(3).worker;
+    await load.call('prepareCounters', { count: 100, prefix: `fo${sample}`, placement: 'remote-owner', backupCount: 1 });
+    await load.call('concurrent', { concurrency: 100, warmupMs: 0, durationMs: 300 });
+    const master = cluster.members.find((m) => m.info?.isMaster === true);
+    // A counter owned by a serving member that is not the master (a master crash adds a takeover).
+    let index = -1;
+    let victim: Member | undefined;
+    for (let k = 0; k < 100 && victim === undefined; k++) {
+      const owner = await load.call('ownerOf', { index: k });
+      const m = cluster.members.slice(0, 3).find((x) => x.info?.address === owner);
+      if (m !== undefined && m !== master) {
+        victim = m;
+        index = k;
+      }
+    }
+    if (victim === undefined) throw new Error('no counter owned by a non-master serving member');
+    const r = await load.call('failover', { counterIndex: index, victimPid: victim.worker.pid });
+    if (r.value !== r.expected) failures.push(`failover: counter value ${r.value} after failover, acknowledged ${r.expected}`);
+    const verified = await load.call('verify', null);
+    check(`counters after SIGKILL of ${victim.spec.name}`, verified);
+    return { ms: r.ms, verified, victim: victim.spec.name };
+  } finally {
+    await stop();
+  }
+}
+
+async function failoverScenario(s: Settings): Promise<void> {
+  const samples: number[] = [];
+  for (let k = 0; k < s.failoverSamples; k++) {
+    log(`failover ${k + 1}/${s.failoverSamples}: 3 members + load member, 1 sync backup, SIGKILL the owner of a counter`);
+    const r = await failoverOnce(s, k);
+    samples.push(r.ms);
+    log(`  first increment on the dead owner's partition succeeded ${Math.round(r.ms)} ms after SIGKILL of ${r.victim}; ${r.verified.checked} counters verified`);
+  }
+  results.failover = { samplesMs: samples, detector: FAILOVER_DETECTOR };
+  rows.push({
+    scenario: '5. failover: SIGKILL owner (1 sync backup) → next inc ok',
+    shoal: `${fmtSpread(spread(samples), (v) => `${Math.round(v)}`)} ms`,
+    anchor: `heartbeat ${FAILOVER_DETECTOR.heartbeatIntervalMs} ms, max-no-heartbeat ${FAILOVER_DETECTOR.maxNoHeartbeatMs} ms`,
+    ratio: '',
+    target: '',
+    verdict: 'info',
+  });
+}
+
+// ---- machine, profile flags, output ---------------------------------------------------------
+
+function profileArgs(s: Settings, label: string): (k: number) => string[] {
+  if (!s.profile) return () => [];
+  const dir = resolve(BENCH_DIR, 'results', 'profiles');
+  mkdirSync(dir, { recursive: true });
+  return (k) => ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${label}-m${k}-${Date.now()}.cpuprofile`];
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function machine(s: Settings, redis: string | null): Record<string, unknown> {
+  const cpus = os.cpus();
+  const pkg = JSON.parse(readFileSync(resolve(REPO_ROOT, 'node_modules/ioredis/package.json'), 'utf8')) as { version: string };
+  return {
+    mode: s.mode,
+    date: new Date().toISOString(),
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGB: Math.round(os.totalmem() / 1e9),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    redisServer: redis ?? 'not installed',
+    ioredis: pkg.version,
+    loadAverageAtStart: os.loadavg(),
+    gitCommit: git(['rev-parse', 'HEAD']),
+    gitDirtySrc: git(['status', '--porcelain', '--', 'src']) !== '',
+  };
+}
+
+function settingsSummary(s: Settings): Record<string, unknown> {
+  return {
+    runs: s.runs,
+    concurrency: s.concurrency,
+    counters: s.counters,
+    concurrentWindowMs: s.concMs,
+    concurrentWarmupMs: s.concWarmupMs,
+    sequentialWindowMs: s.seqMs,
+    warmPassMs: s.warmPassMs,
+    tcpSeconds: s.tcpSeconds,
+    bulkCounters: s.bulkCounters,
+    failoverSamples: s.failoverSamples,
+    placement: s.placement,
+    detectorDefault: DEFAULT_DETECTOR,
+    detectorFailover: FAILOVER_DETECTOR,
+    scenarios: [...s.only],
+  };
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const s = parseArgs(process.argv.slice(2));
+  const redisPath = redisServerPath();
+  const redisSkipped = redisPath === null ? 'skipped: redis-server not installed' : null;
+  const info = machine(s, redisPath === null ? null : redisVersion(redisPath));
+  log(
+    `mode ${s.mode}: ${s.runs} runs per figure; ${info.cores as number} cores (${info.cpuModel as string}), Node ${process.version}, redis-server ${info.redisServer as string}`,
+  );
+  results.machine = info;
+  results.settings = settingsSummary(s);
+
+  let redis: RedisSetup | null = null;
+  try {
+    if (s.only.has('counter')) {
+      if (redisPath !== null) {
+        log(`starting redis-server on 127.0.0.1:${PORTS.redis} (standalone) and :${PORTS.redis + 1} + replica :${PORTS.redis + 2}`);
+        redis = await startRedis(s, redisPath);
+      } else {
+        log('redis-server is not on PATH: Redis rows are skipped (apt-get install -y redis-server)');
+      }
+      const phases: CounterPhase[] = [];
+      phases.push(await counterPhase(s, 0, PORTS.b0, redis?.plain ?? null, true));
+      phases.push(await counterPhase(s, 1, PORTS.b1, redis?.wait ?? null, false));
+      phases.push(await counterPhase(s, 2, PORTS.b2, null, false));
+      results.counter = phases;
+      counterRows(phases, redisSkipped);
+      await cleanupAll(); // Redis is no longer needed
+    }
+    if (s.only.has('local') || s.only.has('migration')) await migrationScenario(s);
+    if (s.only.has('failover')) await failoverScenario(s);
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    failures.push(`harness error: ${message}`);
+    console.error(`\n!!! harness error: ${message}\n`);
+    rows.push({ scenario: 'harness', shoal: 'ERROR (see log)', anchor: '', ratio: '', target: '', verdict: 'ERROR' });
+  } finally {
+    await cleanupAll();
+  }
+
+  results.rows = rows;
+  results.notes = notes;
+  results.failures = failures;
+  results.elapsedSeconds = (performance.now() - T0) / 1000;
+  mkdirSync(dirname(s.out), { recursive: true });
+  writeFileSync(s.out, `${JSON.stringify(results, null, 2)}\n`);
+
+  console.log(`\nShoal benchmark — ${s.mode} mode, ${s.runs} runs per figure (median [min..max]; ratios per run, same run, alternating sides)`);
+  console.log(`${info.cores as number} cores ${info.cpuModel as string}, Node ${process.version}, redis-server ${info.redisServer as string}, ioredis ${info.ioredis as string}, commit ${String(info.gitCommit).slice(0, 12)}${info.gitDirtySrc === true ? ' (+uncommitted src changes)' : ''}\n`);
+  console.log(renderTable(rows));
+  console.log('');
+  for (const n of notes) console.log(`- ${n}`);
+  console.log(`- failure detector: ${DEFAULT_DETECTOR.heartbeatIntervalMs}/${DEFAULT_DETECTOR.maxNoHeartbeatMs} ms (heartbeat/max-no-heartbeat) for throughput clusters, ${FAILOVER_DETECTOR.heartbeatIntervalMs}/${FAILOVER_DETECTOR.maxNoHeartbeatMs} ms for failover`);
+  console.log(`\nresults: ${relative(process.cwd(), s.out)} (${((performance.now() - T0) / 1000).toFixed(1)} s)`);
+  if (failures.length > 0) {
+    console.error(`\n!!! ${failures.length} FAILURE(S) — the figures above are not trustworthy:`);
+    for (const f of failures) console.error(`!!!   ${f}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
