@@ -21,6 +21,7 @@ import {
   IndeterminateOperationStateError,
   InstanceNotActiveError,
   OperationTimeoutError,
+  ResourceUnavailableError,
   ShoalError,
   errorFromWire,
 } from '../spi/errors.js';
@@ -34,6 +35,22 @@ import { FrameKind, OpFlags, ResponseStatus, readOperationBody, writeOperationBo
 import type { FaultSites } from './fault-sites.js';
 
 export const BACKUP_COUNT_MAX = 6;
+
+/** How one backup of a named partition is sent (see sendNamedBackups). */
+export interface NamedBackupPlan {
+  /** Entry i-1: whether replica index i is synchronous (waited for). */
+  readonly sync: readonly boolean[];
+  /** A batched migration's destination catching up: it gets every backup, not waited for. */
+  readonly shadow: { readonly address: Address; readonly replicaIndex: number } | null;
+}
+
+/** Named partitions (partition ids ≥ `from`), set by the member (named-partitions.ts). */
+export interface NamedOperationHooks {
+  readonly from: number;
+  backupPlan(partitionId: number): NamedBackupPlan | null;
+  /** Why calls to this named partition must fail now (not enabled, no live node), or null to retry. */
+  unavailableReason(partitionId: number): string | null;
+}
 
 export interface InvocationSettings {
   readonly callTimeoutMs: number;
@@ -220,6 +237,12 @@ export class OperationServiceImpl implements OperationService {
     } else {
       target = this.deps.replicaAddress(inv.partitionId, 0);
       if (target === null) {
+        const named = this.named;
+        const unavailable = named !== null && inv.partitionId >= named.from ? named.unavailableReason(inv.partitionId) : null;
+        if (unavailable !== null) {
+          this.fail(inv, new ResourceUnavailableError(unavailable));
+          return;
+        }
         this.deps.triggerAssignment();
         this.scheduleRetry(inv, RetryReason.NOT_ASSIGNED);
         return;
@@ -399,6 +422,8 @@ export class OperationServiceImpl implements OperationService {
 
   /** Sends backups; returns a promise of "all sync backups acknowledged", or null if none to wait for. */
   private sendBackups(op: Operation & import('../spi/operation.js').BackupAwareOperation, partitionId: number, callKey: string | null, response: unknown): Promise<boolean> | null {
+    const named = this.named;
+    if (named !== null && partitionId >= named.from) return this.sendNamedBackups(op, partitionId, callKey, response, named.backupPlan(partitionId));
     const sync = clampBackups(op.getSyncBackupCount(), 'sync', op);
     const async = clampBackups(op.getAsyncBackupCount(), 'async', op);
     const total = Math.min(sync + async, BACKUP_COUNT_MAX);
@@ -424,6 +449,39 @@ export class OperationServiceImpl implements OperationService {
       });
     }
     return pendingPromise;
+  }
+
+  /** Named partitions; set by the member. */
+  named: NamedOperationHooks | null = null;
+
+  /**
+   * Backups of a named partition follow its definition, not the operation's counts: every replica
+   * of its row gets one, in order, and the caller waits for the synchronous ones only. An
+   * asynchronous replica applies its backups in the order sent (the per-partition queue), and a
+   * batched migration's destination gets them too.
+   */
+  private sendNamedBackups(op: Operation & import('../spi/operation.js').BackupAwareOperation, partitionId: number, callKey: string | null, response: unknown, plan: NamedBackupPlan | null): Promise<boolean> | null {
+    if (plan === null || (plan.sync.length === 0 && plan.shadow === null)) return null;
+    const backupOp = op.getBackupOperation();
+    const version = this.replicaVersions.next(partitionId);
+    let syncTargets = 0;
+    let ackId = 0;
+    for (let i = 1; i <= plan.sync.length; i++) {
+      const address = this.deps.replicaAddress(partitionId, i);
+      if (address === null) continue;
+      const isSync = plan.sync[i - 1];
+      if (i > this.backupIndexMax[partitionId]) this.backupIndexMax[partitionId] = i;
+      if (isSync && ackId === 0) ackId = this.nextAckId++;
+      if (isSync) syncTargets++;
+      if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;
+      this.deps.transport.send(address, this.encodeBackup(backupOp, op.getServiceName(), partitionId, i, version, isSync ? ackId : 0, callKey, response));
+    }
+    const shadow = plan.shadow;
+    if (shadow !== null) this.deps.transport.send(shadow.address, this.encodeBackup(backupOp, op.getServiceName(), partitionId, shadow.replicaIndex, version, 0, callKey, response));
+    if (syncTargets === 0) return null;
+    return new Promise<boolean>((finish) => {
+      this.pendingAcks.set(ackId, { remaining: syncTargets, deadline: this.deps.runtime.clock.now() + this.deps.settings.backupAckTimeoutMs, finish });
+    });
   }
 
   private encodeBackup(backupOp: Operation, serviceName: string, partitionId: number, replicaIndex: number, version: number, ackId: number, callKey: string | null, response: unknown): Buffer {
@@ -452,9 +510,16 @@ export class OperationServiceImpl implements OperationService {
     this.executor.submit(partitionId, () => {
       const verdict = this.replicaVersions.check(partitionId, version);
       if (verdict === BackupVerdict.GAP) {
-        this.deps.logger.warn({ partitionId, version, have: this.replicaVersions.get(partitionId) }, 'backup gap: replica is dirty and will be re-synced');
+        // This replica waits for (or now asks for) a full copy. The owner captures that copy
+        // after every backup it sent before the request, so the copy covers this backup: its
+        // acknowledgement is held until the copy is applied.
+        this.deps.logger.debug({ partitionId, version, have: this.replicaVersions.get(partitionId) }, 'backup while the replica is out of date: waiting for a full copy');
         this.onDirtyReplica(partitionId, replicaIndex);
-        if (ackId !== 0) this.sendBackupAck(from, ackId, false);
+        if (ackId !== 0) {
+          let waiting = this.deferredAcks.get(partitionId);
+          if (waiting === undefined) this.deferredAcks.set(partitionId, (waiting = []));
+          waiting.push({ to: from, ackId, version });
+        }
         return;
       }
       if (verdict === BackupVerdict.DUPLICATE) {
@@ -491,6 +556,20 @@ export class OperationServiceImpl implements OperationService {
       }
       done();
     });
+  }
+
+  /** Backup acknowledgements held until a full copy of the replica arrives, by partition. */
+  private readonly deferredAcks = new Map<number, { to: Address; ackId: number; version: number }[]>();
+
+  /**
+   * A full copy of this member's replica of `partitionId` was applied at `version`: release the
+   * acknowledgements it covers (and refuse the others, which cannot be covered any more).
+   */
+  replicaSynced(partitionId: number, version: number): void {
+    const waiting = this.deferredAcks.get(partitionId);
+    if (waiting === undefined) return;
+    this.deferredAcks.delete(partitionId);
+    for (const w of waiting) this.sendBackupAck(w.to, w.ackId, w.version <= version);
   }
 
   /** Set by the partition service: asks the owner for a full copy of a dirty replica. */

@@ -16,6 +16,11 @@
  *   migration's outcome, so the old and new owner never both accept operations for it.
  * - A destination applies data only for a migration of the current master, and a source or
  *   destination orphaned by a master change resolves its migration from the new master's table.
+ *
+ * Named partitions are the slots after the hashed ones (`hashedCount..partitionCount-1`). The
+ * planner leaves them alone: their target rows come from their definitions (`NamedSlots`,
+ * named-partitions.ts) and reach the table through the same migrations. A named copy may run in
+ * batches with the application still writing (a "batched copy", see runBatchedSource).
  */
 import { Address } from '../core/address.js';
 import type { MemberInfo, MemberList } from '../core/membership.js';
@@ -36,6 +41,7 @@ import { OperationTimeoutError } from '../spi/errors.js';
 import type { Logger, NodeEngine } from '../spi/node-engine.js';
 import type { Operation } from '../spi/operation.js';
 import {
+  MergePolicy,
   MigrationEndpoint,
   PartitionMigrationEvent,
   PartitionReplicationEvent,
@@ -79,10 +85,53 @@ export interface MigrationSettings {
   readonly gracefulShutdownTimeoutMs: number;
 }
 
+/** How a named slot's data is copied to one destination. */
+export interface CopySettings {
+  /** 0: the owner is frozen for the whole copy; > 0: a batched copy, this many objects per step. */
+  readonly objectsPerBatch: number;
+  /** Copy steps in flight at once (batched copies only). */
+  readonly streams: number;
+  readonly mergePolicy: MergePolicy;
+}
+
+/** What the partition service asks of named partitions (implemented by named-partitions.ts). */
+export interface NamedSlots {
+  /** Master: the row a named slot should have now, or null to leave it alone. */
+  targetRow(partitionId: number): ReplicaRow | null;
+  /** Master: the owner of an empty named row when it is placed (a member of `target`). */
+  placementOwner(partitionId: number, target: ReplicaRow): string | null;
+  /** Master: these members of the slot's row are gone. */
+  rowMembersGone(partitionId: number, uuids: readonly string[]): void;
+  /** Master: a member is leaving gracefully. */
+  memberLeaving(uuid: string): void;
+  copySettings(partitionId: number, destination: string): CopySettings;
+  migrationCommitted(partitionId: number, destination: string): void;
+  migrationFailed(partitionId: number, destination: string, error: unknown): void;
+  /** A leaving member must move its replica of this slot away first. */
+  mustDrain(partitionId: number): boolean;
+  /** The slot a key maps to through the mappers, or -1. */
+  slotOfKey(key: unknown): number;
+  /** True for a slot partition-wide operations visit (enabled, or served locally). */
+  isEnabledSlot(partitionId: number): boolean;
+  hasOverlays(): boolean;
+  /** This member serves the slot on its own (broadcast definition updates off). */
+  servesLocally(partitionId: number): boolean;
+  tableChanged(): void;
+}
+
+/** A batched copy's destination, which receives the owner's backups while it catches up. */
+export interface ShadowTarget {
+  readonly address: Address;
+  readonly replicaIndex: number;
+}
+
 export interface PartitionServiceDeps {
   readonly runtime: Runtime;
   readonly logger: Logger;
+  /** Every partition id: hashed partitions and named slots. */
   readonly partitionCount: number;
+  /** Hashed partitions (the rest are named slots). Default: all of them. */
+  readonly hashedCount?: number;
   readonly settings: MigrationSettings;
   readonly cluster: ClusterService;
   readonly operations: OperationServiceImpl;
@@ -110,6 +159,8 @@ interface IncomingReplica {
   readonly replicaIndex: number;
   /** Index this member held before the copy (-1 none). */
   readonly previousIndex: number;
+  /** Not REPLACE: the destination kept its own data (a named partition's restore). */
+  readonly mergePolicy: MergePolicy;
   applied: boolean;
 }
 
@@ -125,6 +176,10 @@ const MIGRATION_RETRY_PAUSE_MS = 1000;
 
 export class PartitionServiceImpl implements PartitionService {
   readonly table: PartitionTable;
+  /** Named partitions; set by the member after construction. */
+  named: NamedSlots | null = null;
+  /** Batched copies this member runs as owner: their destinations get every backup. */
+  private readonly shadows = new Map<number, ShadowTarget>();
   private readonly deps: PartitionServiceDeps;
   private readonly localUuid: string;
   private memberUuids: string[] = [];
@@ -138,6 +193,8 @@ export class PartitionServiceImpl implements PartitionService {
   private readonly incoming = new Map<number, IncomingReplica>();
   /** Replica syncs this member asked for and has not received. */
   private readonly syncRequested = new Map<number, number>();
+  /** Scratch for one table install: partitions that had no owner before it. */
+  private readonly fresh = new Set<number>();
   private readonly migrationListeners = new Map<string, MigrationListener>();
   private readonly safeWaiters = new Set<() => void>();
   private assignRequestedAt = -Infinity;
@@ -159,7 +216,7 @@ export class PartitionServiceImpl implements PartitionService {
   constructor(deps: PartitionServiceDeps, localUuid: string) {
     this.deps = deps;
     this.localUuid = localUuid;
-    this.table = new PartitionTable(deps.partitionCount);
+    this.table = new PartitionTable(deps.partitionCount, deps.hashedCount ?? deps.partitionCount);
   }
 
   start(): void {
@@ -179,10 +236,18 @@ export class PartitionServiceImpl implements PartitionService {
   // --- queries used by the operation service -------------------------------------------------
 
   acceptsOperations(partitionId: number): boolean {
-    return this.table.owner(partitionId) === this.localUuid && !this.frozen.has(partitionId);
+    if (this.table.owner(partitionId) === this.localUuid) return !this.frozen.has(partitionId);
+    return this.servesLocally(partitionId) && !this.frozen.has(partitionId);
+  }
+
+  /** A named partition this member serves on its own (broadcast definition updates off). */
+  private servesLocally(partitionId: number): boolean {
+    const named = this.named;
+    return named !== null && named.hasOverlays() && named.servesLocally(partitionId);
   }
 
   replicaAddress(partitionId: number, replicaIndex: number): Address | null {
+    if (this.servesLocally(partitionId)) return replicaIndex === 0 ? this.deps.nodeEngine.getThisAddress() : null;
     if (replicaIndex === 0) return this.ownerAddress(partitionId);
     const uuid = this.table.replica(partitionId, replicaIndex);
     return uuid === null ? null : (this.addresses.get(uuid) ?? null);
@@ -218,7 +283,23 @@ export class PartitionServiceImpl implements PartitionService {
     return this.deps.partitionCount;
   }
 
+  getHashedPartitionCount(): number {
+    return this.table.hashedCount;
+  }
+
+  getPartitionIds(): number[] {
+    const out = range(this.table.hashedCount);
+    const named = this.named;
+    if (named !== null) for (let p = this.table.hashedCount; p < this.deps.partitionCount; p++) if (named.isEnabledSlot(p)) out.push(p);
+    return out;
+  }
+
   getPartitionId(key: unknown): number {
+    const named = this.named;
+    if (named !== null) {
+      const slot = named.slotOfKey(key);
+      if (slot >= 0) return slot;
+    }
     return this.deps.partitionIdOf(key);
   }
 
@@ -249,7 +330,19 @@ export class PartitionServiceImpl implements PartitionService {
     for (let p = 0; p < this.deps.partitionCount; p++) {
       for (const m of this.table.row(p)) if (m !== null && !alive.has(m)) return false;
     }
-    return diffMigrations(this.table, planTarget(this.table, members)).length === 0;
+    return diffMigrations(this.table, this.fullTarget(members)).length === 0;
+  }
+
+  /** The planner's target for hashed partitions, with each named slot's target from its definition. */
+  private fullTarget(members: readonly string[] = this.plannableMembers()): ReplicaRow[] {
+    const target = planTarget(this.table, members);
+    const named = this.named;
+    if (named === null) return target;
+    for (let p = this.table.hashedCount; p < this.deps.partitionCount; p++) {
+      const row = named.targetRow(p);
+      if (row !== null) target[p] = row;
+    }
+    return target;
   }
 
   waitForMigrations(options: { timeout?: number } = {}): Promise<void> {
@@ -272,12 +365,57 @@ export class PartitionServiceImpl implements PartitionService {
   }
 
   private describeUnsafe(): string {
-    const diff = this.table.isAssigned() ? diffMigrations(this.table, planTarget(this.table, this.plannableMembers())).length : 0;
+    const diff = this.table.isAssigned() ? diffMigrations(this.table, this.fullTarget()).length : 0;
     return `${diff} replica moves pending, ${this.frozen.size} frozen, ${this.incoming.size} incoming, ${this.syncRequested.size} syncs requested, ${this.active.size} active (master view)`;
   }
 
   private notifySafeWaiters(): void {
     for (const w of [...this.safeWaiters]) w();
+  }
+
+  /** Re-checks everything waiting on partition progress (named partitions call it on their changes). */
+  notifyProgress(): void {
+    this.notifySafeWaiters();
+  }
+
+  /**
+   * Resolves true once `check()` holds, re-checked on every table change, migration step and plan
+   * tick; false after `timeoutMs`.
+   */
+  waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (check()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const waiter = (): void => {
+        if (!check()) return;
+        this.safeWaiters.delete(waiter);
+        this.deps.runtime.timers.clear(timer);
+        resolve(true);
+      };
+      const timer = this.deps.runtime.timers.after(timeoutMs, () => {
+        this.safeWaiters.delete(waiter);
+        resolve(check());
+      });
+      this.safeWaiters.add(waiter);
+    });
+  }
+
+  /** Master: a move of this partition is running or finalizing. */
+  isMigrating(partitionId: number): boolean {
+    return this.active.has(partitionId) || this.finalizing.has(partitionId);
+  }
+
+  /** A member that may hold replicas (alive, not lite, not leaving). */
+  isPlannable(uuid: string): boolean {
+    return this.addresses.has(uuid) && !this.liteUuids.has(uuid) && !this.leaving.has(uuid);
+  }
+
+  addressOf(uuid: string): Address | null {
+    return this.addresses.get(uuid) ?? null;
+  }
+
+  /** The destination of a batched copy of `partitionId` this member runs as owner. */
+  shadowOf(partitionId: number): ShadowTarget | null {
+    return this.shadows.size === 0 ? null : (this.shadows.get(partitionId) ?? null);
   }
 
   addMigrationListener(listener: MigrationListener): string {
@@ -372,15 +510,19 @@ export class PartitionServiceImpl implements PartitionService {
     const alive = new Set(this.memberUuids);
     const changes = promoteSurvivors(this.table, alive);
     for (const [p, row] of changes) {
+      if (p >= this.table.hashedCount && this.named !== null) {
+        this.named.rowMembersGone(p, this.table.row(p).filter((u): u is string => u !== null && !alive.has(u)));
+      }
       if (row[0] === null) this.deps.logger.error({ partitionId: p }, 'partition lost every replica: its data is gone');
       this.table.setRow(p, row);
     }
-    // A partition with no survivor gets an owner at once (empty): calls must not wait forever.
+    // A hashed partition with no survivor gets an owner at once (empty): calls must not wait
+    // forever. A named one stays empty (unavailable) until a node of its list enables it again.
     let orphaned = false;
-    for (let p = 0; p < this.deps.partitionCount; p++) if (this.table.owner(p) === null) orphaned = true;
+    for (let p = 0; p < this.table.hashedCount; p++) if (this.table.owner(p) === null) orphaned = true;
     if (orphaned) {
       const target = planTarget(this.table, this.plannableMembers());
-      for (let p = 0; p < this.deps.partitionCount; p++) {
+      for (let p = 0; p < this.table.hashedCount; p++) {
         if (this.table.owner(p) === null) {
           const row = this.table.row(p).slice();
           row[0] = target[p][0] ?? this.plannableMembers()[0] ?? null;
@@ -441,7 +583,7 @@ export class PartitionServiceImpl implements PartitionService {
 
   private decodeWire(wire: WireTable): { rows: ReplicaRow[]; versions: number[] } {
     if (wire.partitionCount !== this.deps.partitionCount) {
-      throw new RangeError(`table for ${wire.partitionCount} partitions, this member has ${this.deps.partitionCount}: partition-count must match across the cluster`);
+      throw new RangeError(`table for ${wire.partitionCount} partitions, this member has ${this.deps.partitionCount}: partition-count and named-partitions-max must match across the cluster`);
     }
     if (wire.slots.length !== wire.partitionCount * REPLICA_COUNT_MAX || wire.versions.length !== wire.partitionCount) {
       throw new RangeError('malformed partition table');
@@ -466,6 +608,8 @@ export class PartitionServiceImpl implements PartitionService {
     const { rows, versions } = this.decodeWire(wire);
     const changed = new Set<number>();
     const before = range(this.deps.partitionCount).map((p) => this.table.replicaIndexOf(p, this.localUuid));
+    // Partitions that had no owner before hold no data anywhere: their new backups need no copy.
+    for (let p = 0; p < this.deps.partitionCount; p++) if (this.table.owner(p) === null) this.fresh.add(p);
     for (let p = 0; p < this.deps.partitionCount; p++) {
       if (this.table.setRowWithVersion(p, rows[p], versions[p])) changed.add(p);
     }
@@ -493,8 +637,9 @@ export class PartitionServiceImpl implements PartitionService {
       const committed = inc.applied && this.table.replica(p, inc.replicaIndex) === this.localUuid;
       this.incoming.delete(p);
       this.notifyServices(p, committed, MigrationEndpoint.DESTINATION, inc.previousIndex, committed ? inc.replicaIndex : inc.previousIndex);
-      if (!committed && this.table.replicaIndexOf(p, this.localUuid) < 0) this.clearReplica(p);
-      else if (!committed) this.requestReplicaSync(p);
+      if (!committed && this.table.replicaIndexOf(p, this.localUuid) < 0) {
+        if (inc.mergePolicy === MergePolicy.REPLACE) this.clearReplica(p);
+      } else if (!committed) this.requestReplicaSync(p);
     }
     if (before !== undefined) {
       for (const p of changed) {
@@ -509,15 +654,19 @@ export class PartitionServiceImpl implements PartitionService {
           // Deliberate bug (simulator tests only): the promoted backup drops what it held.
           if (this.deps.faults.active && this.deps.faults.bugs?.promotedBackupDropsData === true) this.clearReplica(p);
         } else if (now < 0 && was >= 0 && !this.table.row(p).every((m) => m === null)) {
+          // A member serving a named partition on its own keeps the copy it had.
+          if (this.servesLocally(p)) continue;
           this.notifyServices(p, true, MigrationEndpoint.SOURCE, was, -1);
           this.clearReplica(p);
-        } else if (now > 0 && (was < 0 || was > now)) {
+        } else if (now > 0 && (was < 0 || was > now) && !this.fresh.has(p)) {
           // Holding a lower-numbered (or new) backup index than before without a copy: services
           // may not have kept data at the old index, so ask the owner for a full copy.
           this.requestReplicaSync(p);
         }
       }
     }
+    this.fresh.clear();
+    this.named?.tableChanged();
     this.notifySafeWaiters();
   }
 
@@ -565,8 +714,8 @@ export class PartitionServiceImpl implements PartitionService {
     if (!this.deps.cluster.isMaster() || this.table.isAssigned() || this.recovering) return;
     if (this.plannableMembers().length === 0) return; // only lite members so far
     const target = planTarget(this.table, this.plannableMembers());
-    for (let p = 0; p < this.deps.partitionCount; p++) this.table.setRow(p, target[p]);
-    this.deps.logger.info({ members: this.memberUuids.length }, `assigned ${this.deps.partitionCount} partitions`);
+    for (let p = 0; p < this.table.hashedCount; p++) this.table.setRow(p, target[p]);
+    this.deps.logger.info({ members: this.memberUuids.length }, `assigned ${this.table.hashedCount} partitions`);
     this.publish();
   }
 
@@ -583,7 +732,8 @@ export class PartitionServiceImpl implements PartitionService {
     if (!this.deps.cluster.isMaster() || this.recovering || !this.table.isAssigned() || !this.deps.isRunning()) return;
     const alive = new Set(this.memberUuids);
     if (this.table.row(0) !== undefined && promoteSurvivors(this.table, alive).size > 0) this.promoteAndPublish();
-    const target = planTarget(this.table, this.plannableMembers());
+    const target = this.fullTarget();
+    this.placeEmptyNamedRows(target);
     this.dropSurplusReplicas(target);
     const moves = diffMigrations(this.table, target);
     if (moves.length === 0) {
@@ -625,9 +775,30 @@ export class PartitionServiceImpl implements PartitionService {
       const row = this.table.row(p);
       let next: ReplicaRow | null = null;
       for (let r = 1; r < REPLICA_COUNT_MAX; r++) {
-        if (row[r] !== null && target[p][r] === null) (next ??= row.slice())[r] = null;
+        // A named slot keeps a member its target still lists elsewhere: a move reorders it.
+        if (row[r] !== null && target[p][r] === null && (p < this.table.hashedCount || !target[p].includes(row[r]))) (next ??= row.slice())[r] = null;
       }
       if (next !== null) changed = this.table.setRow(p, next) || changed;
+    }
+    if (changed) this.publish();
+  }
+
+  /**
+   * A named slot with an empty row gets its owner directly: nobody else holds its data (the
+   * placement owner may, restoring a partition), so there is nothing to move. Its replicas are
+   * then added by ordinary migrations, which copy whatever the owner holds.
+   */
+  private placeEmptyNamedRows(target: readonly ReplicaRow[]): void {
+    const named = this.named;
+    if (named === null) return;
+    let changed = false;
+    for (let p = this.table.hashedCount; p < this.deps.partitionCount; p++) {
+      if (this.active.has(p) || this.table.owner(p) !== null) continue;
+      const wanted = target[p];
+      if (wanted.every((u) => u === null)) continue;
+      const owner = named.placementOwner(p, wanted);
+      if (owner === null) continue;
+      changed = this.table.setRow(p, [owner]) || changed;
     }
     if (changed) this.publish();
   }
@@ -651,6 +822,10 @@ export class PartitionServiceImpl implements PartitionService {
     const active: ActiveMigration = { id, move, ownerUuid, startedAt: this.deps.runtime.clock.now() };
     this.active.set(move.partitionId, active);
     this.emitMigration('started', move);
+    const copy: CopySettings =
+      move.partitionId >= this.table.hashedCount && this.named !== null
+        ? this.named.copySettings(move.partitionId, move.destination)
+        : { objectsPerBatch: 0, streams: 1, mergePolicy: MergePolicy.REPLACE };
     const order: MigrationOrder = {
       migrationId: id,
       partitionId: move.partitionId,
@@ -660,6 +835,9 @@ export class PartitionServiceImpl implements PartitionService {
       destinationAddress: this.addresses.get(move.destination)!.key,
       partitionVersion: this.table.version(move.partitionId),
       masterUuid: this.localUuid,
+      objectsPerBatch: copy.objectsPerBatch,
+      streams: copy.streams,
+      mergePolicy: copy.mergePolicy,
     };
     this.deps.operations
       .createInvocationBuilderOnMember(INTERNAL_SERVICE, new MigrationRequestOp(order), this.addresses.get(ownerUuid)!)
@@ -667,7 +845,10 @@ export class PartitionServiceImpl implements PartitionService {
       .invoke<[number, number]>()
       .then(
         (moved) => this.commitMigration(active, moved),
-        (error: unknown) => this.abortActive(move.partitionId, error instanceof Error ? error.message : String(error), active),
+        (error: unknown) => {
+          if (this.active.get(move.partitionId) === active && move.partitionId >= this.table.hashedCount) this.named?.migrationFailed(move.partitionId, move.destination, error);
+          this.abortActive(move.partitionId, error instanceof Error ? error.message : String(error), active);
+        },
       );
   }
 
@@ -694,6 +875,7 @@ export class PartitionServiceImpl implements PartitionService {
     }
     this.table.setRow(p, row);
     this.active.delete(p);
+    if (p >= this.table.hashedCount) this.named?.migrationCommitted(p, move.destination);
     this.stats.completed++;
     this.stats.entries += moved[0];
     this.stats.bytes += moved[1];
@@ -727,6 +909,7 @@ export class PartitionServiceImpl implements PartitionService {
     void Promise.all(finalizing).then(() => {
       this.finalizing.delete(p);
       this.maybeMigrate();
+      this.notifySafeWaiters();
     });
     this.maybeMigrate();
   }
@@ -766,13 +949,19 @@ export class PartitionServiceImpl implements PartitionService {
   markLeaving(uuid: string): void {
     if (!this.deps.cluster.isMaster()) return;
     if (!this.leaving.has(uuid)) this.deps.logger.info({ member: uuid }, 'member is leaving: moving its replicas away');
+    if (!this.leaving.has(uuid)) this.named?.memberLeaving(uuid);
     this.leaving.add(uuid);
     this.maybeMigrate();
   }
 
   /** True when this member holds no replica of any partition (safe to leave). */
   holdsNoReplicas(): boolean {
-    for (let p = 0; p < this.deps.partitionCount; p++) if (this.table.replicaIndexOf(p, this.localUuid) >= 0) return false;
+    for (let p = 0; p < this.deps.partitionCount; p++) {
+      if (this.table.replicaIndexOf(p, this.localUuid) < 0) continue;
+      // A named slot no other node of its list can take stays with this member until it leaves.
+      if (p >= this.table.hashedCount && this.named !== null && !this.named.mustDrain(p)) continue;
+      return false;
+    }
     return this.frozen.size === 0;
   }
 
@@ -824,6 +1013,7 @@ export class PartitionServiceImpl implements PartitionService {
     if (this.table.version(p) !== order.partitionVersion) return Promise.reject(new Error(`stale order for partition ${p}: version ${order.partitionVersion}, have ${this.table.version(p)}`));
     if (this.frozen.has(p)) return Promise.reject(new Error(`partition ${p} is already migrating`));
     const destination = Address.parse(order.destinationAddress);
+    if (order.objectsPerBatch > 0 && p >= this.table.hashedCount) return this.runBatchedSource(order, destination);
     return new Promise<[number, number]>((resolve, reject) => {
       this.deps.operations.executor.submit(p, async () => {
         try {
@@ -835,7 +1025,7 @@ export class PartitionServiceImpl implements PartitionService {
             const event = new PartitionMigrationEvent(p, MigrationEndpoint.SOURCE, 0, -1);
             for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
           }
-          const header = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: order.masterUuid };
+          const header = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: order.masterUuid, batched: false, mergePolicy: order.mergePolicy };
           if (this.deps.faults.active && this.deps.faults.bugs?.commitBeforeDestinationApplied === true) {
             // Deliberate bug (simulator tests only): report success before the destination applied the data.
             const streaming = this.streamReplica(header, destination);
@@ -853,10 +1043,167 @@ export class PartitionServiceImpl implements PartitionService {
     });
   }
 
+  /**
+   * A batched copy of a named partition (`objects locked per transaction` > 0): the owner is not
+   * frozen while the data is copied. Each step runs in the partition's slot, between the
+   * application's operations: it takes the next replication operation from the services (a
+   * ChunkedMigrationAwareService yields at most `objectsPerBatch` objects each) and sends it. From
+   * the first step on, the destination also gets every backup of the partition (a shadow
+   * replica), on the same connection and so in order after the chunks captured before it: each
+   * chunk sets objects to their value at capture time, each backup replays a later change. Up to
+   * `streams` steps are in flight at once. The last step freezes the partition and sends the call
+   * records and the owner's replica version, which the destination must have reached (a lost
+   * backup fails the copy, and the master retries it).
+   */
+  private async runBatchedSource(order: MigrationOrder, destination: Address): Promise<[number, number]> {
+    const p = order.partitionId;
+    const streams = Math.max(1, Math.min(order.streams, 64));
+    const event = new PartitionReplicationEvent(p, 0, order.objectsPerBatch);
+    const budget = this.deps.settings.chunkBytesMax - 1024;
+    const services = this.deps.migrationAwareServices();
+    const out = new ObjectDataOutput(4096, this.deps.registry);
+    const inFlight = new Set<Promise<void>>();
+    let failure: Error | null = null;
+    let serviceIndex = 0;
+    let iterator: Iterator<Operation> | null = null;
+    let first = true;
+    let exhausted = false;
+    let entries = 0;
+    let bytes = 0;
+    const base = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, masterUuid: order.masterUuid, batched: true, mergePolicy: order.mergePolicy };
+    const nextOperation = (): [string, Operation] | null => {
+      while (serviceIndex < services.length) {
+        const [name, service] = services[serviceIndex];
+        if (iterator === null) {
+          if (!isChunkedMigrationAwareService(service)) {
+            serviceIndex++;
+            const op = service.prepareReplicationOperation(event);
+            if (op !== null) return [name, op];
+            continue;
+          }
+          iterator = service.prepareReplicationChunks(event, budget)[Symbol.iterator]();
+        }
+        const next = iterator.next();
+        if (next.done !== true) return [name, next.value];
+        iterator = null;
+        serviceIndex++;
+      }
+      return null;
+    };
+    const send = (operations: Buffer[], last: boolean): Promise<void> => {
+      const records = last ? this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now()).map(([k, r]): [string, unknown, number] => [k, r.response, r.at]) : [];
+      const op = new MigrationChunkOp({ ...base, first, last, replicaVersion: this.deps.operations.replicaVersions.get(p) }, operations, records);
+      first = false;
+      return this.deps.operations.createInvocationBuilderOnMember(INTERNAL_SERVICE, op, destination).setCallTimeout(this.deps.settings.migrationTimeoutMs).invoke();
+    };
+    const ownedOrThrow = (): void => {
+      if (this.table.owner(p) !== this.localUuid) throw new Error(`lost ownership of partition ${p}`);
+    };
+    const startSource = (): void => {
+      if (order.replicaIndex !== 0) return;
+      const e = new PartitionMigrationEvent(p, MigrationEndpoint.SOURCE, 0, -1);
+      for (const [, s] of services) s.beforeMigration(e);
+    };
+    try {
+      while (!exhausted) {
+        while (inFlight.size >= streams && failure === null) await Promise.race(inFlight);
+        if (failure !== null) throw failure;
+        await this.inSlot(p, () => {
+          ownedOrThrow();
+          const isFirst = first;
+          const item = nextOperation();
+          if (item === null) {
+            exhausted = true;
+            return;
+          }
+          if (isFirst) startSource();
+          out.clear();
+          writeOperationBody(out, item[0], item[1]);
+          const encoded = out.toBuffer();
+          entries++;
+          bytes += encoded.length;
+          const done: Promise<void> = send([encoded], false).then(
+            () => void inFlight.delete(done),
+            (error: unknown) => {
+              inFlight.delete(done);
+              failure ??= error instanceof Error ? error : new Error(String(error));
+            },
+          );
+          inFlight.add(done);
+          // From here on the destination follows every change (unless it already is a replica).
+          if (isFirst && this.table.replicaIndexOf(p, order.destinationUuid) < 0) this.shadows.set(p, { address: destination, replicaIndex: order.replicaIndex });
+        });
+      }
+      while (inFlight.size > 0) await Promise.race(inFlight);
+      if (failure !== null) throw failure;
+      const last = await this.inSlot(p, () => {
+        ownedOrThrow();
+        if (first) startSource();
+        this.frozen.set(p, { migrationId: order.migrationId, masterUuid: order.masterUuid, replicaIndex: order.replicaIndex, destinationUuid: order.destinationUuid });
+        this.shadows.delete(p);
+        return send([], true);
+      });
+      await last;
+      return [entries, bytes];
+    } catch (error) {
+      this.shadows.delete(p);
+      const f = this.frozen.get(p);
+      if (f?.migrationId === order.migrationId) this.frozen.delete(p);
+      throw error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  /** Runs `fn` in the partition's slot (between operations) and resolves with its result. */
+  private inSlot<T>(p: number, fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.deps.operations.executor.submit(p, () => {
+        try {
+          resolve(fn());
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+  }
+
+  /**
+   * Restore (JOIN_CLUSTER_RESTORE): streams this member's objects of a named slot to its active
+   * node, which adds the ones it lacks. This member is not in the slot's row.
+   */
+  streamMerge(p: number, destination: Address, policy: MergePolicy): Promise<[number, number]> {
+    if (p < this.table.hashedCount || p >= this.deps.partitionCount) return Promise.reject(new RangeError(`partition ${p} is not a named slot`));
+    return new Promise<[number, number]>((resolve, reject) => {
+      this.deps.operations.executor.submit(p, async () => {
+        try {
+          const header = { migrationId: `merge:${this.localUuid.slice(0, 8)}-${this.nextSyncId++}`, partitionId: p, replicaIndex: 0, replicaVersion: 0, masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: policy };
+          resolve(await this.streamReplica(header, destination));
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+  }
+
+  /** Drops this member's data of one partition now, between operations (JOIN_CLUSTER_PURGE). */
+  clearLocalSlot(p: number): Promise<void> {
+    return this.inSlot(p, () => this.clearReplica(p));
+  }
+
+  /** A backup re-copies its replica from the owner at once and resolves when it is applied (force replication). */
+  async forceReplicaSync(p: number, timeoutMs: number): Promise<void> {
+    this.syncRequested.delete(p);
+    this.requestReplicaSync(p);
+    if (!this.syncRequested.has(p)) throw new Error(`this member holds no backup replica of partition ${p}`);
+    const done = await this.waitUntil(() => !this.syncRequested.has(p), timeoutMs);
+    if (!done) throw new OperationTimeoutError(`replica of partition ${p} was not re-copied within ${timeoutMs} ms`);
+  }
+
   /** Captures every migration-aware service's replica data and sends it in bounded chunks. */
   private async streamReplica(header: Omit<ChunkHeader, 'first' | 'last'>, destination: Address): Promise<[number, number]> {
     const p = header.partitionId;
-    const event = new PartitionReplicationEvent(p, header.replicaIndex);
+    // Every replica of a named partition is a full copy of its active node's data, so services
+    // are asked for replica 0's data whatever the destination's index.
+    const event = new PartitionReplicationEvent(p, p >= this.table.hashedCount ? 0 : header.replicaIndex);
     const out = new ObjectDataOutput(4096, this.deps.registry);
     const budget = this.deps.settings.chunkBytesMax - 1024;
     let chunk: Buffer[] = [];
@@ -899,6 +1246,7 @@ export class PartitionServiceImpl implements PartitionService {
   /** Applies one chunk of a migration or replica sync on this member, inside the partition slot. */
   applyChunk(header: ChunkHeader, operations: Buffer[], records: [string, unknown, number][]): Promise<void> {
     const p = header.partitionId;
+    if (header.migrationId.startsWith('merge:')) return this.applyMergeChunk(header, operations);
     const isSync = header.migrationId.startsWith('sync:');
     if (!isSync && header.masterUuid !== this.masterUuid) {
       // The member list naming that master may still be on its way (it travels on another
@@ -932,10 +1280,15 @@ export class PartitionServiceImpl implements PartitionService {
             await op.run();
           }
           if (header.last) {
+            const rv = this.deps.operations.replicaVersions;
+            if (header.batched && !isSync && (rv.isDirty(p) || rv.get(p) !== header.replicaVersion)) {
+              throw new Error(`batched copy of partition ${p} fell behind (at version ${rv.get(p)}${rv.isDirty(p) ? ', dirty' : ''}, owner at ${header.replicaVersion}): a change sent during the copy was lost`);
+            }
             this.deps.operations.callRecords.import(p, records.map(([k, response, at]) => [k, { response, at }] as const));
             this.deps.operations.replicaVersions.set(p, header.replicaVersion);
             if (isSync) {
               this.syncRequested.delete(p);
+              this.deps.operations.replicaSynced(p, header.replicaVersion);
               this.notifySafeWaiters();
             } else {
               const inc = this.incoming.get(p);
@@ -948,6 +1301,35 @@ export class PartitionServiceImpl implements PartitionService {
         }
       });
     });
+  }
+
+  /** The active node of a named slot adds a restored member's objects (see streamMerge). */
+  private applyMergeChunk(header: ChunkHeader, operations: Buffer[]): Promise<void> {
+    const p = header.partitionId;
+    return this.inSlot(p, async () => {
+      const index = this.table.replicaIndexOf(p, this.localUuid);
+      if (index !== 0) throw new Error(`merge into partition ${p} sent to a member that is not its active node`);
+      if (header.first) {
+        const event = new PartitionMigrationEvent(p, MigrationEndpoint.DESTINATION, 0, 0, header.mergePolicy);
+        for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
+      }
+      try {
+        const input = new ObjectDataInput(Buffer.alloc(0), 0, 0, this.deps.registry);
+        for (const bytes of operations) {
+          input.reset(bytes, 0, bytes.length);
+          const { serviceName, op } = readOperationBody(input, this.deps.registry);
+          op._nodeEngine = this.deps.nodeEngine;
+          op._serviceName = serviceName;
+          op._partitionId = p;
+          op._replicaIndex = 0;
+          await op.run();
+        }
+      } catch (error) {
+        this.notifyServices(p, false, MigrationEndpoint.DESTINATION, 0, 0);
+        throw error;
+      }
+      if (header.last) this.notifyServices(p, true, MigrationEndpoint.DESTINATION, 0, 0);
+    }).then((work) => work);
   }
 
   private waitForMaster(masterUuid: string, maxMs: number): Promise<boolean> {
@@ -971,14 +1353,18 @@ export class PartitionServiceImpl implements PartitionService {
     const p = header.partitionId;
     const previousIndex = this.table.replicaIndexOf(p, this.localUuid);
     const inSync = previousIndex >= 0 && !this.deps.operations.replicaVersions.isDirty(p) && this.deps.operations.replicaVersions.get(p) === header.replicaVersion && previousIndex <= header.replicaIndex;
+    const merging = !isSync && header.mergePolicy !== MergePolicy.REPLACE;
     if (!isSync) {
-      this.incoming.set(p, { migrationId: header.migrationId, masterUuid: header.masterUuid, replicaIndex: header.replicaIndex, previousIndex, applied: false });
-      const event = new PartitionMigrationEvent(p, MigrationEndpoint.DESTINATION, previousIndex, header.replicaIndex);
+      this.incoming.set(p, { migrationId: header.migrationId, masterUuid: header.masterUuid, replicaIndex: header.replicaIndex, previousIndex, mergePolicy: header.mergePolicy, applied: false });
+      const event = new PartitionMigrationEvent(p, MigrationEndpoint.DESTINATION, previousIndex, header.replicaIndex, header.mergePolicy);
       for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
     }
     // A replica already in sync keeps its data and the copy lands on top (so a failure midway
-    // never leaves it with less than it had); anything else starts from empty.
-    if (isSync || !inSync) this.clearReplica(p);
+    // never leaves it with less than it had); anything else starts from empty, except a named
+    // partition's restore, which merges into what this member holds.
+    if (!merging && (isSync || !inSync)) this.clearReplica(p);
+    // A batched copy: the owner's backups follow from this version on.
+    if (header.batched && !isSync) this.deps.operations.replicaVersions.set(p, header.replicaVersion);
   }
 
   async finalizeMigration(order: FinalizeOrder): Promise<void> {
@@ -990,6 +1376,7 @@ export class PartitionServiceImpl implements PartitionService {
         const f = this.frozen.get(p);
         if (f?.migrationId === order.migrationId) this.frozen.delete(p);
         const inc = this.incoming.get(p);
+        const merged = order.endpoint === 'DESTINATION' && inc?.migrationId === order.migrationId && inc.mergePolicy !== MergePolicy.REPLACE;
         if (order.endpoint === 'DESTINATION' && inc?.migrationId === order.migrationId) this.incoming.delete(p);
         if (order.endpoint !== 'OWNER') {
           const endpoint = order.endpoint === 'SOURCE' ? MigrationEndpoint.SOURCE : MigrationEndpoint.DESTINATION;
@@ -998,7 +1385,7 @@ export class PartitionServiceImpl implements PartitionService {
           const holds = this.table.replicaIndexOf(p, this.localUuid);
           if (order.commit && order.endpoint === 'SOURCE' && order.newIndex >= 0) this.requestReplicaSync(p);
           else if (!order.commit && order.endpoint === 'DESTINATION' && holds > 0) this.requestReplicaSync(p);
-          else if (holds < 0 && (order.endpoint === 'SOURCE' ? order.commit : !order.commit)) this.clearReplica(p);
+          else if (holds < 0 && (order.endpoint === 'SOURCE' ? order.commit : !order.commit) && !merged) this.clearReplica(p);
         }
         resolve();
       });
@@ -1028,7 +1415,7 @@ export class PartitionServiceImpl implements PartitionService {
   serveReplicaSync(p: number, replicaIndex: number, requester: Address): void {
     if (this.table.owner(p) !== this.localUuid) return;
     this.deps.operations.executor.submit(p, async () => {
-      const header = { migrationId: `sync:${this.nextSyncId++}`, partitionId: p, replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: this.masterUuid ?? '' };
+      const header = { migrationId: `sync:${this.nextSyncId++}`, partitionId: p, replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: MergePolicy.REPLACE };
       try {
         await this.streamReplica(header, requester);
       } catch (error) {
@@ -1103,7 +1490,7 @@ export class PartitionServiceImpl implements PartitionService {
       this.deps.operations.replicaVersions.clear(p);
       this.deps.operations.callRecords.clear(p);
     }
-    const empty = new PartitionTable(this.deps.partitionCount);
+    const empty = new PartitionTable(this.deps.partitionCount, this.table.hashedCount);
     this.table.install(empty.snapshot());
   }
 }
