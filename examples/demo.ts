@@ -24,12 +24,12 @@ const members: ShoalInstance[] = [];
 function distribution(instance: ShoalInstance): void {
   const ps = instance.getPartitionService();
   const owners = new Map<string, number>();
-  for (let p = 0; p < ps.getPartitionCount(); p++) {
+  for (let p = 0; p < ps.getHashedPartitionCount(); p++) {
     const owner = ps.getPartitionOwner(p);
     const key = owner === null ? 'unassigned' : owner.address.toString();
     owners.set(key, (owners.get(key) ?? 0) + 1);
   }
-  line(`  partition owners (${ps.getPartitionCount()} partitions):`);
+  line(`  partition owners (${ps.getHashedPartitionCount()} hashed partitions):`);
   for (const [member, count] of [...owners].sort()) line(`    ${member.padEnd(24)} ${String(count).padStart(4)}  ${'#'.repeat(Math.round(count / 4))}`);
 }
 

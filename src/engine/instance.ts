@@ -2,6 +2,9 @@
 import type { Cluster, PartitionService } from '../spi/cluster.js';
 import type { DistributedObject } from '../spi/distributed-object.js';
 import type { NodeEngine } from '../spi/node-engine.js';
+import { MAP_SERVICE_NAME } from '../map/name.js';
+import type { DistributedMap } from '../map/types.js';
+import type { PartitionManager } from './named-partitions-api.js';
 import type { Node } from './node.js';
 
 export class ShoalInstance implements AsyncDisposable {
@@ -23,6 +26,16 @@ export class ShoalInstance implements AsyncDisposable {
 
   getPartitionService(): PartitionService {
     return this.node.partitions;
+  }
+
+  /** Named partitions: define, enable, migrate, map objects to them (see docs/architecture.md). */
+  getPartitionManager(): PartitionManager {
+    return this.node.named.manager;
+  }
+
+  /** The built-in distributed map of that name (created on every member first). */
+  getMap<K = unknown, V = unknown>(name: string): Promise<DistributedMap<K, V>> {
+    return this.getDistributedObject<DistributedMap<K, V>>(MAP_SERVICE_NAME, name);
   }
 
   /** The node engine services see; handy for tests and tools. */

@@ -4,6 +4,7 @@
  */
 import type { ObjectDataInput, ObjectDataOutput } from '../serialization/object-data.js';
 import { registerType } from '../serialization/type-registry.js';
+import { MergePolicy } from '../spi/services.js';
 import { InternalOperation } from './internal-operation.js';
 import type { WireTable } from './partition-service.js';
 
@@ -40,6 +41,20 @@ export interface MigrationOrder {
   /** The partition version the master planned against; the owner refuses a stale order. */
   partitionVersion: number;
   masterUuid: string;
+  /** 0: freeze the partition for the whole copy; > 0: batched copy with this many objects per step (named partitions). */
+  objectsPerBatch: number;
+  /** Batched copy: steps in flight at once. */
+  streams: number;
+  /** How the destination applies the copy (REPLACE except when restoring a named partition). */
+  mergePolicy: MergePolicy;
+}
+
+const MERGE_POLICIES: ReadonlySet<string> = new Set(Object.values(MergePolicy));
+
+function readMergePolicy(input: ObjectDataInput): MergePolicy {
+  const v = input.readUTF();
+  if (!MERGE_POLICIES.has(v)) throw new RangeError(`bad merge policy ${v}`);
+  return v as MergePolicy;
 }
 
 function writeOrder(out: ObjectDataOutput, o: MigrationOrder): void {
@@ -51,6 +66,9 @@ function writeOrder(out: ObjectDataOutput, o: MigrationOrder): void {
   out.writeUTF(o.destinationAddress);
   out.writeInt(o.partitionVersion);
   out.writeUTF(o.masterUuid);
+  out.writeInt(o.objectsPerBatch);
+  out.writeByte(o.streams);
+  out.writeUTF(o.mergePolicy);
 }
 
 function readOrder(input: ObjectDataInput): MigrationOrder {
@@ -63,6 +81,9 @@ function readOrder(input: ObjectDataInput): MigrationOrder {
     destinationAddress: input.readUTF(),
     partitionVersion: input.readInt(),
     masterUuid: input.readUTF(),
+    objectsPerBatch: input.readInt(),
+    streams: input.readByte(),
+    mergePolicy: readMergePolicy(input),
   };
 }
 
@@ -106,6 +127,12 @@ export interface ChunkHeader {
   /** The owner's replica version when it captured the data. */
   replicaVersion: number;
   masterUuid: string;
+  /**
+   * A batched copy: the destination takes `replicaVersion` from the first chunk and applies the
+   * owner's backups in between; the last chunk's version must then match what it reached.
+   */
+  batched: boolean;
+  mergePolicy: MergePolicy;
 }
 
 /** Owner → destination: one chunk of replication operations (and, in the last, call records). */
@@ -133,6 +160,8 @@ export class MigrationChunkOp extends InternalOperation {
     out.writeBoolean(h.last);
     out.writeLong(h.replicaVersion);
     out.writeUTF(h.masterUuid);
+    out.writeBoolean(h.batched);
+    out.writeUTF(h.mergePolicy);
     out.writeInt(this.operations.length);
     for (const op of this.operations) out.writeByteArray(op);
     out.writeObject(this.records);
@@ -146,6 +175,8 @@ export class MigrationChunkOp extends InternalOperation {
       last: input.readBoolean(),
       replicaVersion: input.readLong(),
       masterUuid: input.readUTF(),
+      batched: input.readBoolean(),
+      mergePolicy: readMergePolicy(input),
     };
     const n = input.readInt();
     if (n < 0 || n > input.remaining()) throw new RangeError(`chunk claims ${n} operations`);
@@ -207,12 +238,14 @@ export class ReplicaSyncRequestOp extends InternalOperation {
     if (partitionId !== undefined) this.partitionId = partitionId;
     if (replicaIndex !== undefined) this.replicaIndex = replicaIndex;
   }
-  override returnsResponse(): boolean {
-    return false;
-  }
+  /** True when this member owns the partition and will stream the copy. */
+  private served = false;
   run(): void {
     const caller = this.getCallerAddress();
-    if (caller !== null) this.node().partitions.serveReplicaSync(this.partitionId, this.replicaIndex, caller);
+    if (caller !== null) this.served = this.node().partitions.serveReplicaSync(this.partitionId, this.replicaIndex, caller);
+  }
+  override getResponse(): unknown {
+    return this.served;
   }
   override writeInternal(out: ObjectDataOutput): void {
     out.writeInt(this.partitionId);
@@ -232,8 +265,13 @@ export class ShutdownRequestOp extends InternalOperation {
     super();
     if (uuid !== undefined) this.uuid = uuid;
   }
+  /** False when every data member is leaving: there is nowhere to move the partitions. */
+  private canDrain = true;
   run(): void {
-    this.node().partitions.markLeaving(this.uuid);
+    this.canDrain = this.node().partitions.markLeaving(this.uuid);
+  }
+  override getResponse(): unknown {
+    return this.canDrain;
   }
   override writeInternal(out: ObjectDataOutput): void {
     out.writeUTF(this.uuid);

@@ -83,8 +83,8 @@ export class NamedMergeStreamOp extends PayloadOperation {
     const slot = int(this.payload, 'slot', 0);
     const destination = Address.parse(str(this.payload, 'destination', 300));
     const policy = str(this.payload, 'policy', 32);
-    if (policy !== MergePolicy.KEEP_EXISTING && policy !== MergePolicy.FAIL_ON_DUPLICATE) throw new MalformedMessageError(`bad merge policy '${policy}'`);
-    this.result = await this.node().partitions.streamMerge(slot, destination, policy);
+    if (policy !== String(MergePolicy.KEEP_EXISTING) && policy !== String(MergePolicy.FAIL_ON_DUPLICATE)) throw new MalformedMessageError(`bad merge policy '${policy}'`);
+    this.result = await this.node().partitions.streamMerge(slot, destination, policy as MergePolicy);
   }
 }
 

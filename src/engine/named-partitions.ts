@@ -115,7 +115,13 @@ export interface NamedPartitionDeps {
   readonly operations: OperationServiceImpl;
 }
 
-const NAME_PATTERN_FORBIDDEN = /[\u0000-\u001f\u007f]/;
+function hasControlCharacters(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
 
 export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   readonly from: number;
@@ -236,6 +242,12 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
     return this.overlays.has(p);
   }
 
+  isEnabledSlot(p: number): boolean {
+    if (this.overlays.has(p)) return true;
+    const def = this.publishedAt(p);
+    return def !== undefined && def.enabled;
+  }
+
   hasOverlays(): boolean {
     return this.overlays.size > 0;
   }
@@ -310,7 +322,7 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
     if (pending?.has(destination) !== true) return;
     pending.delete(destination);
     let failures = this.failures.get(p);
-    if (failures === undefined) this.failures.set(p, (failures = new Map()));
+    if (failures === undefined) this.failures.set(p, (failures = new Map<string, Error>()));
     failures.set(destination, error);
     const def = this.defAt(p);
     const name = this.nameOf(destination);
@@ -492,12 +504,9 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
     const p = def.slot;
 
     if (!req.properties.broadcastDefinitionUpdates) {
-      // The requester serves the partition on its own from now on: it leaves the cluster's row.
-      if (def.enabled && !def.localOnly) {
-        if (!def.failed.includes(requester) && def.nodes.some((n) => n.name === requester)) def.failed.push(requester);
-      } else if (!def.enabled) {
-        def.localOnly = true;
-      }
+      // The requester serves the partition on its own from now on: it stays out of the cluster's
+      // row until it enables the partition with broadcasting on again (a restore).
+      if (!def.failed.includes(requester)) def.failed.push(requester);
       this.publish();
       this.deps.partitions.maybeMigrate();
       await this.settled(p);
@@ -510,17 +519,19 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
     def.failed = def.failed.filter((n) => n !== requester);
     this.deps.partitions.assignIfNeeded();
     if (hadLocalData && def.nodes.some((n) => n.name === requester)) {
+      // This member served the partition on its own: restore it from the restore-from node,
+      // which must be (or become, if the partition is not placed yet) its active node.
       const source = this.restoreSource(def);
+      const owner = this.deps.partitions.table.owner(p);
+      const ownerName = owner === null ? null : (this.nameOf(owner) ?? null);
+      if (ownerName !== null && ownerName !== source) {
+        throw new ResourceUnavailableError(`partition '${def.name}' cannot be restored from '${source}': it is active on '${ownerName}'; restore from '${ownerName}' or migrate it to '${source}' first`);
+      }
       if (source !== requester) {
-        const owner = this.deps.partitions.table.owner(p);
-        const ownerName = owner === null ? null : (this.nameOf(owner) ?? null);
-        if (ownerName !== null && ownerName !== source) {
-          throw new ResourceUnavailableError(`partition '${def.name}' cannot be restored from '${source}': it is active on '${ownerName}'; restore from '${ownerName}' or migrate it to '${source}' first`);
-        }
         if (this.liveMemberByName(source) === null) throw this.unreachable(source);
         if (action === EnableAction.JOIN_CLUSTER) {
           let pending = this.pendingMerge.get(p);
-          if (pending === undefined) this.pendingMerge.set(p, (pending = new Map()));
+          if (pending === undefined) this.pendingMerge.set(p, (pending = new Map<string, MergePolicy>()));
           pending.set(requesterUuid, MergePolicy.FAIL_ON_DUPLICATE);
         } else if (action === EnableAction.JOIN_CLUSTER_RESTORE) {
           await this.restoreMerge(def, requester, requesterUuid);
@@ -781,10 +792,8 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   async migrate(name: string, properties: PartitionProperties | null, activeNode: string, replicas: readonly ReplicaNode[] | null): Promise<MigrationReport> {
     const def = this.defs.get(name);
     if (def === undefined || def.localOnly) throw new PartitionNotFoundError(`no partition named '${name}' is defined`);
-    const active = this.activeNode(name);
-    if (active !== this.localName() || this.deps.partitions.table.owner(def.slot) !== this.deps.localUuid) {
-      throw new NotActiveNodeError(`partition '${name}' can only be migrated on its active node '${active}'; this member is '${this.localName()}'`);
-    }
+    // Whether this member is the active node is decided by the master (its table is the
+    // authority; this member's copy may still be on its way after a migration or failover).
     const overrides = properties === null ? {} : partialProperties(properties);
     if (overrides.broadcastDefinitionUpdates === false) {
       throw new RangeError('broadcast definition updates cannot be turned off for a migration; define and enable the partition with it off to simulate a multi-master scenario');
@@ -1005,7 +1014,7 @@ interface DefinitionRequest {
 }
 
 function checkName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > LIMITS.nameLengthMax || NAME_PATTERN_FORBIDDEN.test(name)) {
+  if (typeof name !== 'string' || name.length === 0 || name.length > LIMITS.nameLengthMax || hasControlCharacters(name)) {
     throw new RangeError(`a partition name must be a string of 1..${LIMITS.nameLengthMax} characters without control characters, got ${describeValue(name)}`);
   }
 }
@@ -1078,8 +1087,8 @@ function nodeToWire(n: NodeSpec): Record<string, unknown> {
 function nodeFromWire(v: unknown): NodeSpec {
   if (!isRecord(v)) throw new MalformedMessageError('node must be an object');
   const type = str(v, 'type', 32);
-  if (type !== ReplicationType.SYNCHRONOUS && type !== ReplicationType.ASYNCHRONOUS) throw new MalformedMessageError(`bad replication type '${type}'`);
-  return { name: str(v, 'name', 128), type };
+  if (type !== String(ReplicationType.SYNCHRONOUS) && type !== String(ReplicationType.ASYNCHRONOUS)) throw new MalformedMessageError(`bad replication type '${type}'`);
+  return { name: str(v, 'name', 128), type: type as ReplicationType };
 }
 
 function propsToWire(p: ResolvedPartitionProperties): Record<string, unknown> {

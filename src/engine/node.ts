@@ -5,7 +5,9 @@
 import { Address } from '../core/address.js';
 import type { MemberInfo, MemberList, MembershipMessage } from '../core/membership.js';
 import type { Runtime } from '../core/runtime.js';
+import { CONFIG_LIMITS } from '../config/limits.js';
 import type { ResolvedConfig } from '../config/types.js';
+import { MAP_SERVICE_NAME } from '../map/name.js';
 import { ObjectDataInput, ObjectDataOutput } from '../serialization/object-data.js';
 import { partitionIdOf } from '../serialization/partition-key.js';
 import { SerializationService } from '../serialization/serialization-service.js';
@@ -20,6 +22,7 @@ import { NO_FAULTS, type FaultSites } from './fault-sites.js';
 import { MalformedMessageError, arr, int, isMembershipType, isRecord, parseMembershipMessage, str } from './guards.js';
 import { INTERNAL_SERVICE } from './internal-operation.js';
 import { MulticastDiscovery } from './multicast.js';
+import { NamedPartitionService } from './named-partitions.js';
 import { OperationServiceImpl } from './operation-service.js';
 import { PartitionServiceImpl, type WireTable } from './partition-service.js';
 import { ProxyServiceImpl } from './proxy-service.js';
@@ -34,7 +37,7 @@ export interface NodeOptions {
   readonly logger: Logger;
   /** Builds the transport once the member's identity is known. */
   readonly createTransport: (identity: { uuid: string; name: string }) => Transport;
-  /** Service instances by name, in config order. */
+  /** Service instances by name, in config order (the built-in map is added unless given). */
   readonly services: ReadonlyMap<string, object>;
   readonly faults?: FaultSites;
   /** Use multicast discovery (real network only; the simulator passes false). */
@@ -49,9 +52,10 @@ export class Node {
   readonly transport: Transport;
   readonly serialization: SerializationService;
   readonly nodeEngine: NodeEngineImpl;
-  readonly services: ReadonlyMap<string, object>;
+  readonly services: Map<string, object>;
   readonly faults: FaultSites;
   cluster!: ClusterService;
+  named!: NamedPartitionService;
   partitions!: PartitionServiceImpl;
   operations!: OperationServiceImpl;
   proxies!: ProxyServiceImpl;
@@ -71,7 +75,7 @@ export class Node {
     this.memberName = options.config.memberName ?? '';
     this.transport = options.createTransport({ uuid: this.uuid, name: this.memberName });
     this.serialization = new SerializationService(globalTypeRegistry);
-    this.services = options.services;
+    this.services = new Map(options.services);
     this.faults = options.faults ?? NO_FAULTS;
     this.nodeEngine = new NodeEngineImpl(this);
     this.multicastEnabled = (options.multicast ?? true) && options.config.network.join.multicast.enabled;
@@ -109,7 +113,8 @@ export class Node {
       registry: this.serialization.registry,
       transport: this.transport,
       nodeEngine: this.nodeEngine,
-      partitionCount: cfg.partitionCount,
+      // Hashed partitions, then the named-partition slots.
+      partitionCount: cfg.partitionCount + cfg.namedPartitionsMax,
       faults: this.faults,
       localAddress: () => this.address,
       replicaAddress: (p, r) => this.partitions.replicaAddress(p, r),
@@ -133,7 +138,8 @@ export class Node {
       {
         runtime: this.runtime,
         logger: this.logger.child({ component: 'partitions' }),
-        partitionCount: cfg.partitionCount,
+        partitionCount: cfg.partitionCount + cfg.namedPartitionsMax,
+        hashedCount: cfg.partitionCount,
         settings: {
           migrationsConcurrentMax: cfg.migration.concurrentMax,
           chunkBytesMax: cfg.migration.chunkBytesMax,
@@ -155,6 +161,22 @@ export class Node {
       this.uuid,
     );
     this.operations.onDirtyReplica = (p) => this.partitions.onDirtyReplica(p);
+    this.named = new NamedPartitionService({
+      runtime: this.runtime,
+      logger: this.logger.child({ component: 'named-partitions' }),
+      hashedCount: cfg.partitionCount,
+      slotCount: cfg.namedPartitionsMax,
+      nodeActiveTimeoutMs: cfg.nodeActiveTimeoutSeconds * 1000,
+      callTimeoutMs: cfg.invocation.callTimeoutMs,
+      localUuid: this.uuid,
+      localName: () => this.memberName,
+      localAddress: () => this.address,
+      cluster: this.cluster,
+      partitions: this.partitions,
+      operations: this.operations,
+    });
+    this.partitions.named = this.named;
+    this.operations.named = this.named;
     this.proxies = new ProxyServiceImpl({
       logger: this.logger.child({ component: 'proxies' }),
       operations: this.operations,
@@ -162,6 +184,12 @@ export class Node {
       otherMembers: () => this.cluster.getMembers().filter((m) => !m.localMember).map((m) => m.address),
     });
 
+    if (!this.services.has(MAP_SERVICE_NAME)) {
+      // The built-in map is written against the public SPI only, so it is loaded when the first
+      // member starts (a static import would be a cycle through src/index.ts).
+      const { MapService } = await import('../map/map-service.js');
+      this.services.set(MAP_SERVICE_NAME, new MapService());
+    }
     for (const [name, service] of this.services) {
       if (isManagedService(service)) {
         const props = cfg.services.find((s) => s.name === name)?.properties ?? {};
@@ -242,7 +270,7 @@ export class Node {
         if (!isRecord(t)) throw new MalformedMessageError('table must be an object');
         const table: WireTable = {
           tableVersion: int(t, 'tableVersion', 0),
-          partitionCount: int(t, 'partitionCount', 1, 65535),
+          partitionCount: int(t, 'partitionCount', 1, CONFIG_LIMITS.partitionCountMax + CONFIG_LIMITS.namedPartitionsMaxMax),
           members: arr(t, 'members', 10_000).map((m) => (typeof m === 'string' ? m : '')),
           slots: arr(t, 'slots').map((v) => (typeof v === 'number' ? v : -1)),
           versions: arr(t, 'versions').map((v) => (typeof v === 'number' ? v : 0)),
@@ -271,6 +299,7 @@ export class Node {
   }
 
   private onMembersChanged(list: MemberList, added: readonly MemberInfo[], removed: readonly MemberInfo[]): void {
+    this.named.onMembersChanged(list, added, removed);
     this.partitions.onMembersChanged(list, added, removed);
     for (const m of removed) this.transport.disconnect(Address.parse(m.address));
     for (const m of added) if (m.uuid !== this.uuid) this.proxies.syncTo(Address.parse(m.address));
@@ -279,6 +308,7 @@ export class Node {
   /** We were dropped from the cluster: our data can no longer be trusted. Services reset; rejoin. */
   private resetForRejoin(): void {
     this.partitions.resetAll();
+    this.named.reset();
     for (const service of this.services.values()) {
       if (isManagedService(service)) {
         try {
@@ -302,7 +332,7 @@ export class Node {
     this.stateValue = 'shutting-down';
     this.logger.info('shutting down: moving partitions away');
     const drained = await this.partitions.drainForShutdown();
-    if (!drained) this.logger.warn('graceful shutdown timed out with partitions still on this member');
+    if (!drained) this.logger.warn('leaving with partitions still on this member (the drain timed out, or no member could take them)');
     this.cluster.leave();
     await this.stopEverything(false);
   }

@@ -193,8 +193,9 @@ export class PartitionServiceImpl implements PartitionService {
   private readonly incoming = new Map<number, IncomingReplica>();
   /** Replica syncs this member asked for and has not received. */
   private readonly syncRequested = new Map<number, number>();
-  /** Scratch for one table install: partitions that had no owner before it. */
-  private readonly fresh = new Set<number>();
+  /** Per partition, the replica index this member held and the owner, as of the last reconciliation. */
+  private reconciledIndex: Int8Array;
+  private reconciledOwner: (string | null)[];
   private readonly migrationListeners = new Map<string, MigrationListener>();
   private readonly safeWaiters = new Set<() => void>();
   private assignRequestedAt = -Infinity;
@@ -217,6 +218,8 @@ export class PartitionServiceImpl implements PartitionService {
     this.deps = deps;
     this.localUuid = localUuid;
     this.table = new PartitionTable(deps.partitionCount, deps.hashedCount ?? deps.partitionCount);
+    this.reconciledIndex = new Int8Array(deps.partitionCount).fill(-1);
+    this.reconciledOwner = new Array<string | null>(deps.partitionCount).fill(null);
   }
 
   start(): void {
@@ -607,14 +610,11 @@ export class PartitionServiceImpl implements PartitionService {
     if (wire.tableVersion <= this.table.tableVersion) return;
     const { rows, versions } = this.decodeWire(wire);
     const changed = new Set<number>();
-    const before = range(this.deps.partitionCount).map((p) => this.table.replicaIndexOf(p, this.localUuid));
-    // Partitions that had no owner before hold no data anywhere: their new backups need no copy.
-    for (let p = 0; p < this.deps.partitionCount; p++) if (this.table.owner(p) === null) this.fresh.add(p);
     for (let p = 0; p < this.deps.partitionCount; p++) {
       if (this.table.setRowWithVersion(p, rows[p], versions[p])) changed.add(p);
     }
     this.table.tableVersion = wire.tableVersion;
-    this.afterTableChange(changed, wire.masterUuid, before);
+    this.afterTableChange(changed, wire.masterUuid);
   }
 
   /**
@@ -622,7 +622,7 @@ export class PartitionServiceImpl implements PartitionService {
    * tells services about promotions, drops data of replicas this member no longer holds, and
    * asks for copies of replicas it newly holds without a migration.
    */
-  private afterTableChange(changed: Set<number>, masterUuid: string, before?: number[]): void {
+  private afterTableChange(changed: Set<number>, masterUuid: string): void {
     for (const [p, f] of [...this.frozen]) {
       if (f.masterUuid === masterUuid) continue;
       // The master that ordered this migration is gone; the new master's table decides.
@@ -641,11 +641,17 @@ export class PartitionServiceImpl implements PartitionService {
         if (inc.mergePolicy === MergePolicy.REPLACE) this.clearReplica(p);
       } else if (!committed) this.requestReplicaSync(p);
     }
-    if (before !== undefined) {
-      for (const p of changed) {
+    // Compared with what this member held when it last reconciled (the master changes its own
+    // table in place, other members install publications: both come through here).
+    for (const p of changed) {
+      const was = this.reconciledIndex[p];
+      const now = this.table.replicaIndexOf(p, this.localUuid);
+      // Partitions that had no owner before hold no data anywhere: their new backups need no copy.
+      const fresh = this.reconciledOwner[p] === null;
+      this.reconciledIndex[p] = now;
+      this.reconciledOwner[p] = this.table.owner(p);
+      {
         if (this.incoming.has(p) || this.frozen.has(p)) continue;
-        const was = before[p];
-        const now = this.table.replicaIndexOf(p, this.localUuid);
         if (was === now) continue;
         if (now === 0 && was > 0) {
           // Promotion: the owner died and this backup took over with the data it holds.
@@ -658,14 +664,13 @@ export class PartitionServiceImpl implements PartitionService {
           if (this.servesLocally(p)) continue;
           this.notifyServices(p, true, MigrationEndpoint.SOURCE, was, -1);
           this.clearReplica(p);
-        } else if (now > 0 && (was < 0 || was > now) && !this.fresh.has(p)) {
+        } else if (now > 0 && (was < 0 || was > now) && !fresh) {
           // Holding a lower-numbered (or new) backup index than before without a copy: services
           // may not have kept data at the old index, so ask the owner for a full copy.
           this.requestReplicaSync(p);
         }
       }
     }
-    this.fresh.clear();
     this.named?.tableChanged();
     this.notifySafeWaiters();
   }
@@ -892,7 +897,7 @@ export class PartitionServiceImpl implements PartitionService {
         .invoke()
         .catch((error: unknown) => {
           // A member that already left needs no finalize; anything else is worth a warning.
-          if (this.addresses.has(uuid)) this.deps.logger.warn({ err: error, partitionId: p }, 'migration finalize failed');
+          if (this.addresses.has(uuid) && this.deps.isRunning()) this.deps.logger.warn({ err: error, partitionId: p }, 'migration finalize failed');
         });
       finalizing.push(done);
     };
@@ -946,12 +951,17 @@ export class PartitionServiceImpl implements PartitionService {
     });
   }
 
-  markLeaving(uuid: string): void {
-    if (!this.deps.cluster.isMaster()) return;
+  /**
+   * Master: `uuid` is shutting down gracefully. Returns false when no data member would be left
+   * to take its partitions (the whole cluster is stopping), so it need not wait for a drain.
+   */
+  markLeaving(uuid: string): boolean {
+    if (!this.deps.cluster.isMaster()) return true;
     if (!this.leaving.has(uuid)) this.deps.logger.info({ member: uuid }, 'member is leaving: moving its replicas away');
     if (!this.leaving.has(uuid)) this.named?.memberLeaving(uuid);
     this.leaving.add(uuid);
     this.maybeMigrate();
+    return this.memberUuids.some((u) => !this.liteUuids.has(u) && !this.leaving.has(u));
   }
 
   /** True when this member holds no replica of any partition (safe to leave). */
@@ -974,13 +984,18 @@ export class PartitionServiceImpl implements PartitionService {
       if (this.holdsNoReplicas() || this.plannableMembers().every((u) => u === this.localUuid)) return true;
       const master = this.deps.cluster.getMaster();
       if (master !== null) {
-        if (master.uuid === this.localUuid) this.markLeaving(this.localUuid);
+        let canDrain: boolean;
+        if (master.uuid === this.localUuid) canDrain = this.markLeaving(this.localUuid);
         else {
-          await this.deps.operations
+          canDrain = await this.deps.operations
             .createInvocationBuilderOnMember(INTERNAL_SERVICE, new ShutdownRequestOp(this.localUuid), master.address)
             .setCallTimeout(2000)
-            .invoke()
-            .catch(() => {});
+            .invoke<boolean>()
+            .catch(() => true);
+        }
+        if (!canDrain) {
+          this.deps.logger.warn('every data member is leaving: nowhere to move this member\'s partitions');
+          return false;
         }
       }
       await this.waitForTableChange(500);
@@ -1063,7 +1078,8 @@ export class PartitionServiceImpl implements PartitionService {
     const services = this.deps.migrationAwareServices();
     const out = new ObjectDataOutput(4096, this.deps.registry);
     const inFlight = new Set<Promise<void>>();
-    let failure: Error | null = null;
+    // Set by a failed step (a callback, hence an object: the loop re-reads it).
+    const state: { failure: Error | null } = { failure: null };
     let serviceIndex = 0;
     let iterator: Iterator<Operation> | null = null;
     let first = true;
@@ -1106,8 +1122,8 @@ export class PartitionServiceImpl implements PartitionService {
     };
     try {
       while (!exhausted) {
-        while (inFlight.size >= streams && failure === null) await Promise.race(inFlight);
-        if (failure !== null) throw failure;
+        while (inFlight.size >= streams && state.failure === null) await Promise.race(inFlight);
+        if (state.failure !== null) throw state.failure;
         await this.inSlot(p, () => {
           ownedOrThrow();
           const isFirst = first;
@@ -1126,7 +1142,7 @@ export class PartitionServiceImpl implements PartitionService {
             () => void inFlight.delete(done),
             (error: unknown) => {
               inFlight.delete(done);
-              failure ??= error instanceof Error ? error : new Error(String(error));
+              state.failure ??= error instanceof Error ? error : new Error(String(error));
             },
           );
           inFlight.add(done);
@@ -1135,15 +1151,17 @@ export class PartitionServiceImpl implements PartitionService {
         });
       }
       while (inFlight.size > 0) await Promise.race(inFlight);
-      if (failure !== null) throw failure;
-      const last = await this.inSlot(p, () => {
+      if (state.failure !== null) throw state.failure;
+      // The last step: freeze, and send the records and the version the destination must be at.
+      const last: { sent: Promise<void> | null } = { sent: null };
+      await this.inSlot(p, () => {
         ownedOrThrow();
         if (first) startSource();
         this.frozen.set(p, { migrationId: order.migrationId, masterUuid: order.masterUuid, replicaIndex: order.replicaIndex, destinationUuid: order.destinationUuid });
         this.shadows.delete(p);
-        return send([], true);
+        last.sent = send([], true);
       });
-      await last;
+      if (last.sent !== null) await last.sent;
       return [entries, bytes];
     } catch (error) {
       this.shadows.delete(p);
@@ -1259,10 +1277,10 @@ export class PartitionServiceImpl implements PartitionService {
     return new Promise<void>((resolve, reject) => {
       this.deps.operations.executor.submit(p, async () => {
         try {
-          if (isSync && this.table.replicaIndexOf(p, this.localUuid) !== header.replicaIndex) {
+          if (isSync && (this.incoming.has(p) || this.table.replicaIndexOf(p, this.localUuid) !== header.replicaIndex)) {
             // A copy asked for under an earlier table: this member no longer holds that replica
-            // (it may be the owner by now), and applying it would replace newer data. If a copy
-            // is still needed, the pending request is asked again.
+            // (it may be the owner by now), or a migration is bringing it a newer one; applying
+            // it would replace newer data. If a copy is still needed, the request is asked again.
             resolve();
             return;
           }
@@ -1408,13 +1426,33 @@ export class PartitionServiceImpl implements PartitionService {
     if (last !== undefined && now - last < 1000) return;
     this.syncRequested.set(p, now);
     this.deps.operations.replicaVersions.markDirty(p);
-    this.deps.operations.createInvocationBuilderOnMember(INTERNAL_SERVICE, new ReplicaSyncRequestOp(p, index), owner).invoke().catch(() => {});
+    this.deps.operations
+      .createInvocationBuilderOnMember(INTERNAL_SERVICE, new ReplicaSyncRequestOp(p, index), owner)
+      .invoke<boolean>()
+      .then(
+        (served) => {
+          // The owner may not have installed the table that made it owner yet: ask again shortly.
+          if (!served) this.retryReplicaSync(p);
+        },
+        () => this.retryReplicaSync(p),
+      );
+  }
+
+  private retryReplicaSync(p: number): void {
+    this.deps.runtime.timers.after(100, () => {
+      if (!this.syncRequested.has(p) || !this.deps.isRunning()) return;
+      this.syncRequested.delete(p);
+      this.requestReplicaSync(p);
+    });
   }
 
   /** Owner side of a replica sync: capture between operations and stream it to the requester. */
-  serveReplicaSync(p: number, replicaIndex: number, requester: Address): void {
-    if (this.table.owner(p) !== this.localUuid) return;
+  serveReplicaSync(p: number, replicaIndex: number, requester: Address): boolean {
+    if (this.table.owner(p) !== this.localUuid) return false;
     this.deps.operations.executor.submit(p, async () => {
+      // Checked again at capture: a request queued behind a migration of this partition may run
+      // after this member handed the partition over (and dropped its data).
+      if (this.table.owner(p) !== this.localUuid) return;
       const header = { migrationId: `sync:${this.nextSyncId++}`, partitionId: p, replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: MergePolicy.REPLACE };
       try {
         await this.streamReplica(header, requester);
@@ -1422,6 +1460,7 @@ export class PartitionServiceImpl implements PartitionService {
         this.deps.logger.warn({ err: error, partitionId: p }, 'replica sync failed; the backup will ask again');
       }
     });
+    return true;
   }
 
   /** Called for a backup that detected a gap. */
@@ -1492,6 +1531,8 @@ export class PartitionServiceImpl implements PartitionService {
     }
     const empty = new PartitionTable(this.deps.partitionCount, this.table.hashedCount);
     this.table.install(empty.snapshot());
+    this.reconciledIndex.fill(-1);
+    this.reconciledOwner.fill(null);
   }
 }
 

@@ -13,6 +13,7 @@ const examples: [string, string[]][] = [
   ['examples/counter/step5-containers.ts', []],
   ['examples/counter/step6-migration.ts', []],
   ['examples/counter/step7-backups.ts', []],
+  ['examples/counter/failover.ts', []],
 ];
 
 describe('counter walk-through examples', { concurrency: 1 }, () => {
