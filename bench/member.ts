@@ -1,22 +1,29 @@
 /**
- * One Shoal member process of the benchmark, driven by bench/run.ts over IPC.
+ * A Shoal member process of the benchmark, driven by bench/run.ts over IPC
+ * (`node --expose-gc --import tsx bench/member.ts`, spawned by lib/cluster.ts).
  *
- *   node --import tsx bench/member.ts '<MemberSpec as JSON>'
- *
- * Every member runs CounterService (examples/counter) with the spec's `backup-count`. The same
- * program is a serving member, the load member (a full member that joined the cluster and drives
- * the counter calls), the local-owner member and the migration/memory member: the harness picks
- * the role by the commands it sends.
+ * It runs one Shoal instance at a time (`start` with a MemberSpec, `stop`), with CounterService
+ * (examples/counter) at the spec's `backup-count`. The same program is a serving member, the
+ * load member (a lite member that joined the cluster and drives the counter calls), the
+ * local-owner member and the migration/memory member: the harness picks the role by the
+ * commands it sends.
  */
 import { performance } from 'node:perf_hooks';
 import {
   CounterMigrationOperation,
   CounterService,
-  GetOperation,
   IncOperation,
   type Counter,
 } from '../examples/counter/counter.js';
-import { ObjectDataOutput, Shoal, type Config, type ShoalInstance } from '../src/index.js';
+import {
+  ObjectDataOutput,
+  Operation,
+  registerOperation,
+  Shoal,
+  type Config,
+  type PartitionAwareOperation,
+  type ShoalInstance,
+} from '../src/index.js';
 import { serve, type Handlers } from './lib/ipc.js';
 import { driveConcurrent, driveSequential, sleep } from './lib/load.js';
 import type {
@@ -28,9 +35,6 @@ import type {
   ReplicaEntries,
   VerifyReport,
 } from './lib/protocol.js';
-
-const spec = JSON.parse(process.argv[2] ?? 'null') as MemberSpec | null;
-if (spec === null || typeof spec.port !== 'number') throw new Error('usage: member.ts <MemberSpec JSON>');
 
 let instance: ShoalInstance | null = null;
 let service: CounterService | null = null;
@@ -51,6 +55,7 @@ function config(s: MemberSpec): Config {
   return {
     clusterName: s.clusterName,
     memberName: s.name,
+    liteMember: s.lite,
     partitionCount: s.partitionCount,
     network: {
       host: '127.0.0.1',
@@ -91,13 +96,17 @@ async function prepareCounters(args: MemberCommands['prepareCounters']['args']):
   const i = shoal();
   const partitions = i.getPartitionService();
   const localUuid = i.getCluster().getLocalMember().uuid;
-  const names: string[] = [];
+  const names = Array.from({ length: args.count }, (_, k) => `${args.prefix}-${k}`);
   const partitionsUsed = new Set<number>();
-  let skipped = 0;
+  const perOwner: Record<string, number> = {};
   let localOwned = 0;
   let backupHere = 0;
-  for (let k = 0; names.length < args.count; k++) {
-    const name = `${args.prefix}-${k}`;
+  counters = [];
+  for (let from = 0; from < names.length; from += 100) {
+    const batch = await Promise.all(names.slice(from, from + 100).map((n) => i.getDistributedObject<Counter>(CounterService.NAME, n)));
+    counters.push(...batch);
+  }
+  for (const name of names) {
     const p = partitions.getPartitionId(name);
     let owner = partitions.getPartitionOwner(p);
     for (let tries = 0; owner === null && tries < 200; tries++) {
@@ -105,28 +114,14 @@ async function prepareCounters(args: MemberCommands['prepareCounters']['args']):
       owner = partitions.getPartitionOwner(p);
     }
     if (owner === null) throw new Error(`partition ${p} has no owner after 2 s`);
-    const ownedHere = owner.uuid === localUuid;
-    if (args.placement === 'remote-owner' && ownedHere) {
-      skipped++;
-      continue;
-    }
-    if (args.placement === 'no-replica' && holdsReplica(p, args.backupCount)) {
-      skipped++;
-      continue;
-    }
-    if (ownedHere) localOwned++;
+    if (owner.uuid === localUuid) localOwned++;
     else if (args.backupCount > 0 && holdsReplica(p, args.backupCount)) backupHere++;
-    names.push(name);
+    perOwner[owner.address.key] = (perOwner[owner.address.key] ?? 0) + 1;
     partitionsUsed.add(p);
-  }
-  counters = [];
-  for (let from = 0; from < names.length; from += 100) {
-    const batch = await Promise.all(names.slice(from, from + 100).map((n) => i.getDistributedObject<Counter>(CounterService.NAME, n)));
-    counters.push(...batch);
   }
   acked = new Float64Array(counters.length);
   failed = new Float64Array(counters.length);
-  return { counters: names.length, partitions: partitionsUsed.size, localOwned, backupHere, skipped, placement: args.placement };
+  return { counters: names.length, partitions: partitionsUsed.size, localOwned, backupHere, perOwner };
 }
 
 const onAck = (slot: number): void => {
@@ -167,8 +162,8 @@ function bulkValue(k: number): number {
 }
 
 /**
- * Runs `count` calls, `concurrency` at a time, each through the operation service; `make(k)`
- * builds call number k. Resolves with the results in order of k.
+ * Runs `count` calls, `concurrency` at a time; `call(k)` issues call number k and `onResult`
+ * receives its value. Resolves with the number of calls that failed.
  */
 async function pipelined<T>(count: number, concurrency: number, call: (k: number) => Promise<T>, onResult: (k: number, value: T) => void): Promise<number> {
   let next = 0;
@@ -204,30 +199,53 @@ async function populate(args: MemberCommands['populate']['args']): Promise<{ ms:
   return { ms: performance.now() - t0, errors };
 }
 
+/**
+ * Reads one partition's counters on its owner, as a Map (bench-only operation: verifying 1M
+ * counters one `get()` at a time would take longer than the migration it checks).
+ */
+class PartitionSnapshotOperation extends Operation implements PartitionAwareOperation {
+  static readonly typeId = 9_000_001;
+  private snapshot = new Map<string, number>();
+
+  run(): void {
+    this.snapshot = new Map(this.getService<CounterService>().containers[this.getPartitionId()].values);
+  }
+
+  override getResponse(): Map<string, number> {
+    return this.snapshot;
+  }
+}
+registerOperation(PartitionSnapshotOperation);
+
 async function verifyBulk(args: MemberCommands['verifyBulk']['args']): Promise<VerifyReport> {
   const i = shoal();
   const ops = i.getNodeEngine().getOperationService();
-  const partitions = i.getPartitionService();
+  // Every partition that can hold data (hashed ones and enabled named ones).
+  const partitionIds = i.getPartitionService().getPartitionIds();
+  const seen = new Map<string, number>();
   const examples: string[] = [];
-  let mismatches = 0;
-  let total = 0;
   const errors = await pipelined(
-    args.count,
+    partitionIds.length,
     args.concurrency,
-    (k) => {
-      const name = bulkName(args.prefix, k);
-      return ops.invokeOnPartition<number>(CounterService.NAME, new GetOperation(name), partitions.getPartitionId(name));
-    },
-    (k, value) => {
-      total += value;
-      if (value !== bulkValue(k)) {
-        mismatches++;
-        if (examples.length < 10) examples.push(`${bulkName(args.prefix, k)}: value ${value}, expected ${bulkValue(k)}`);
-      }
+    (k) => ops.invokeOnPartition<Map<string, number>>(CounterService.NAME, new PartitionSnapshotOperation(), partitionIds[k]),
+    (_p, snapshot) => {
+      for (const [k, v] of snapshot) if (k.startsWith(args.prefix)) seen.set(k, v);
     },
   );
-  if (errors > 0) examples.push(`${errors} reads failed`);
-  return { checked: args.count, mismatches: mismatches + errors, examples, indeterminate: 0, total };
+  let mismatches = 0;
+  let total = 0;
+  for (let k = 0; k < args.count; k++) {
+    const name = bulkName(args.prefix, k);
+    const value = seen.get(name);
+    total += value ?? 0;
+    if (value !== bulkValue(k)) {
+      mismatches++;
+      if (examples.length < 10) examples.push(`${name}: value ${String(value)}, expected ${bulkValue(k)}`);
+    }
+  }
+  if (seen.size !== args.count) examples.push(`${seen.size} counters named ${args.prefix}* found, ${args.count} expected`);
+  if (errors > 0) examples.push(`${errors} partition reads failed`);
+  return { checked: args.count, mismatches: mismatches + errors + (seen.size !== args.count ? 1 : 0), examples, indeterminate: 0, total };
 }
 
 /** Entries this member holds (any replica) and their migration payload size, as the service writes it. */
@@ -301,9 +319,21 @@ function ownerOf(index: number): string {
 }
 
 const handlers: Handlers<MemberCommands> = {
-  async start() {
+  ping: () => process.pid,
+  async start(spec) {
+    if (instance !== null) throw new Error('a Shoal instance is already running in this process');
     instance = await Shoal.newInstance(config(spec));
     return info();
+  },
+  async stop() {
+    const running = instance;
+    instance = null;
+    service = null;
+    counters = [];
+    acked = new Float64Array(0);
+    failed = new Float64Array(0);
+    if (running !== null) await running.terminate();
+    return null;
   },
   info: () => info(),
   async waitMembers({ count, timeoutMs }) {

@@ -5,7 +5,7 @@
  *   npm run bench                 full run (several minutes)
  *   npm run bench -- --quick      the same scenarios, shorter and smaller (< 60 s)
  *
- * Options: --runs N, --placement remote-owner|no-replica|any, --only s1,s2,... (counter, local,
+ * Options: --runs N, --backups 0,1,2, --only s1,s2,... (counter, local,
  * migration, failover), --out FILE, --profile (members write --cpu-prof profiles to
  * bench/results/profiles/).
  */
@@ -15,11 +15,11 @@ import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { measureTcpLimit } from './micro/tcp-limit.js';
-import { BENCH_DIR, BenchCluster, DEFAULT_DETECTOR, REPO_ROOT, type Member, type MemberWorker } from './lib/cluster.js';
-import { cpuWindow } from './lib/cpu.js';
-import { spawnWorker } from './lib/ipc.js';
+import { BENCH_DIR, BenchCluster, DEFAULT_DETECTOR, MemberPool, REPO_ROOT, type ClusterOptions, type Member, type MemberWorker } from './lib/cluster.js';
+import { cpuWindow, systemIdle, type CpuShare } from './lib/cpu.js';
+import { spawnWorker, type Worker } from './lib/ipc.js';
 import type { ConcurrentResult, SequentialResult } from './lib/load.js';
-import { PLACEMENTS, type Placement, type PlacementReport, type RedisCommands, type RedisMode, type VerifyReport } from './lib/protocol.js';
+import { type PlacementReport, type RedisCommands, type RedisMode, type VerifyReport } from './lib/protocol.js';
 import { RedisServer, redisServerPath, redisVersion } from './lib/redis-server.js';
 import { fmtRate, fmtRatio, fmtSpread, fmtUs, renderTable, type Row, type Verdict } from './lib/report.js';
 import { spread, type Spread } from './lib/stats.js';
@@ -45,15 +45,16 @@ interface Settings {
   /** Counters created for the migration and memory scenarios. */
   readonly bulkCounters: number;
   readonly failoverSamples: number;
-  readonly placement: Placement;
   readonly only: ReadonlySet<ScenarioName>;
+  /** Backup counts of the counter scenario to run (default 0, 1, 2). */
+  readonly backups: readonly number[];
   readonly profile: boolean;
   readonly out: string;
 }
 
 /** Short failure-detector settings for the failover scenario (defaults are 1000/6000 ms). */
 const FAILOVER_DETECTOR = { heartbeatIntervalMs: 250, maxNoHeartbeatMs: 1500 } as const;
-const PORTS = { b0: 17701, b1: 17711, b2: 17721, local: 17731, migration: 17741, failover: 17751, redis: 17791 } as const;
+const PORTS = { b0: 17701, b1: 17711, b2: 17721, migration: 17741, failover: 17751, redis: 17791 } as const;
 
 const TARGETS = {
   backup1VsWait: 2.0,
@@ -71,14 +72,14 @@ function parseArgs(argv: readonly string[]): Settings {
     const eq = argv.find((a) => a.startsWith(`${flag}=`));
     return eq?.slice(flag.length + 1);
   };
-  const known = new Set(['--quick', '--runs', '--placement', '--only', '--out', '--profile']);
+  const known = new Set(['--quick', '--runs', '--only', '--backups', '--out', '--profile']);
   for (const a of argv) {
     if (a.startsWith('--') && !known.has(a.split('=')[0])) throw new Error(`unknown option ${a} (known: ${[...known].join(', ')})`);
   }
-  const placement = (value('--placement') ?? 'remote-owner') as Placement;
-  if (!PLACEMENTS.includes(placement)) throw new Error(`--placement must be one of ${PLACEMENTS.join(', ')}`);
   const only = new Set((value('--only') ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()) as ScenarioName[]);
   for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario '${s}' (known: ${SCENARIOS.join(', ')})`);
+  const backups = (value('--backups') ?? '0,1,2').split(',').map(Number);
+  if (backups.some((b) => ![0, 1, 2].includes(b))) throw new Error('--backups takes a list of 0, 1, 2');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   const date = new Date().toISOString().slice(0, 10);
@@ -95,8 +96,8 @@ function parseArgs(argv: readonly string[]): Settings {
     tcpSeconds: quick ? 0.5 : 2,
     bulkCounters: quick ? 200_000 : 1_000_000,
     failoverSamples: quick ? 1 : 3,
-    placement,
     only,
+    backups,
     profile: argv.includes('--profile'),
     out: resolve(value('--out') ?? resolve(BENCH_DIR, 'results', `${date}.json`)),
   };
@@ -124,8 +125,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function startCluster(opts: Parameters<typeof BenchCluster.start>[0]): Promise<{ cluster: BenchCluster; stop: () => Promise<void> }> {
-  const cluster = await BenchCluster.start(opts);
+let pool: MemberPool | null = null;
+
+/** " (pids m0 …, load …)" for the log, so CPU profiles can be matched to roles. */
+function pidList(): string {
+  if (pool === null) return '';
+  return ` (pids ${pool.workers.map((w, k) => `${k === 3 ? 'load' : `m${k}`} ${w.pid}`).join(', ')})`;
+}
+
+async function startCluster(opts: ClusterOptions): Promise<{ cluster: BenchCluster; stop: () => Promise<void> }> {
+  if (pool === null) throw new Error('member pool not started');
+  const cluster = await BenchCluster.start(pool, opts);
   return { cluster, stop: track(() => cluster.stop()) };
 }
 
@@ -156,6 +166,18 @@ function noteErrors(label: string, r: { errors: number; firstError: string | nul
   }
 }
 
+/** Runs one scenario; an error is recorded (row + failure) and the next scenario still runs. */
+async function scenario(label: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    failures.push(`${label}: ${message}`);
+    console.error(`\n!!! ${label} failed: ${message}\n`);
+    rows.push({ scenario: label, shoal: 'ERROR (see log)', anchor: '', ratio: '', target: '', verdict: 'ERROR' });
+  }
+}
+
 function log(message: string): void {
   console.log(`[bench ${((performance.now() - T0) / 1000).toFixed(1)}s] ${message}`);
 }
@@ -177,12 +199,16 @@ interface RedisSetup {
   readonly version: string;
   readonly plain: Anchor;
   readonly wait: Anchor;
+  /** Ends the redis-server processes and the client processes. */
+  readonly stop: () => Promise<void>;
 }
 
 async function startRedis(s: Settings, path: string): Promise<RedisSetup> {
   const base = PORTS.redis;
   const servers: RedisServer[] = [];
-  track(async () => {
+  const clients: Worker<RedisCommands>[] = [];
+  const stop = track(async () => {
+    await Promise.all(clients.map((c) => c.stop()));
     await Promise.all(servers.map((srv) => srv.stop()));
   });
   const plainServer = await RedisServer.start(path, base);
@@ -194,7 +220,7 @@ async function startRedis(s: Settings, path: string): Promise<RedisSetup> {
 
   const client = async (label: string, port: number, replicaPort: number | null, connections: number, mode: RedisMode, serverPids: Record<string, number>): Promise<Anchor> => {
     const worker = spawnWorker<RedisCommands>(resolve(BENCH_DIR, 'redis-client.ts'), [], { label, cwd: REPO_ROOT });
-    track(() => worker.stop());
+    clients.push(worker);
     await worker.call('connect', { port, replicaPort, connections, counters: s.counters, prefix: `bench:${mode}` });
     const conc = { concurrency: s.concurrency, warmupMs: s.concWarmupMs, durationMs: s.concMs };
     const seq = { warmupMs: s.seqWarmupMs, durationMs: s.seqMs };
@@ -214,7 +240,7 @@ async function startRedis(s: Settings, path: string): Promise<RedisSetup> {
     client('redis-client-incrby', base, null, 1, 'incrby', { server: plainServer.pid }),
     client('redis-client-wait', base + 1, base + 2, 10, 'incrby-wait', { server: waitPrimary.pid, replica: waitReplica.pid }),
   ]);
-  return { version: redisVersion(path), plain, wait };
+  return { version: redisVersion(path), plain, wait, stop };
 }
 
 // ---- scenario 1 and 2: counters on 3 members + a load member, against Redis and TCP -------------
@@ -227,8 +253,8 @@ interface CounterPhase {
   readonly anchorConc: ConcurrentResult[];
   readonly anchorSeq: SequentialResult[];
   readonly tcp: number[];
-  readonly cpu: Record<string, number>[];
-  readonly anchorCpu: Record<string, number>[];
+  readonly cpu: Record<string, CpuShare>[];
+  readonly anchorCpu: Record<string, CpuShare>[];
   readonly verify: VerifyReport[];
   readonly anchorVerify: VerifyReport[];
   /** heapUsed (MB, no gc) of each member after the last run. */
@@ -244,17 +270,17 @@ function clusterPids(cluster: BenchCluster): Record<string, number> {
 }
 
 async function counterPhase(s: Settings, backups: number, port: number, anchor: Anchor | null, withTcp: boolean): Promise<CounterPhase> {
-  log(`counters, ${backups} sync backup(s): starting 3 members + 1 load member on 127.0.0.1:${port}..${port + 3}`);
+  log(`counters, ${backups} sync backup(s): starting 3 members + 1 lite load member on 127.0.0.1:${port}..${port + 3}${pidList()}`);
   const { cluster, stop } = await startCluster({
     label: `b${backups}`,
     members: 4,
     basePort: port,
     backupCount: backups,
-    nodeArgs: profileArgs(s, `b${backups}`),
+    lite: [3],
   });
   try {
     const load = cluster.member(3).worker;
-    const placement = await load.call('prepareCounters', { count: s.counters, prefix: `b${backups}c`, placement: s.placement, backupCount: backups });
+    const placement = await load.call('prepareCounters', { count: s.counters, prefix: `b${backups}c`, backupCount: backups });
     const phase: CounterPhase = { backups, placement, conc: [], seq: [], anchorConc: [], anchorSeq: [], tcp: [], cpu: [], anchorCpu: [], verify: [], anchorVerify: [], heapMB: {} };
     const pids = clusterPids(cluster);
     // Warm-up pass (not measured): JIT, connections.
@@ -326,10 +352,20 @@ function ratios(a: readonly number[], b: readonly number[]): Spread {
   return spread(a.map((x, i) => x / b[i]));
 }
 
-function medianCpu(samples: readonly Record<string, number>[]): string {
+/** Median CPU µs per acknowledged call, per process and in total (robust to a busy machine). */
+function cpuPerOp(samples: readonly Record<string, CpuShare>[], results: readonly ConcurrentResult[]): string {
+  if (samples.length === 0 || samples.length !== results.length) return '';
+  const keys = Object.keys(samples[0]);
+  const per = (f: (sample: Record<string, CpuShare>) => number): number => spread(samples.map((sample, i) => (f(sample) / results[i].acked) * 1e6)).median;
+  const total = per((sample) => keys.reduce((sum, k) => sum + (sample[k]?.seconds ?? 0), 0));
+  return `${total.toFixed(1)} µs (${keys.map((k) => `${k} ${per((sample) => sample[k]?.seconds ?? 0).toFixed(1)}`).join(', ')})`;
+}
+
+function medianCpu(samples: readonly Record<string, CpuShare>[]): string {
   if (samples.length === 0) return '';
   const keys = Object.keys(samples[0]);
-  return keys.map((k) => `${k} ${Math.round(spread(samples.map((s) => s[k] ?? 0)).median)}%`).join(', ');
+  const med = (k: string, f: (c: CpuShare) => number): number => Math.round(spread(samples.map((s) => (s[k] === undefined ? 0 : f(s[k])))).median);
+  return keys.map((k) => `${k} ${med(k, (c) => c.cpu)}% (waited ${med(k, (c) => c.waitingForCore)}%)`).join(', ');
 }
 
 function counterRows(phases: readonly CounterPhase[], redisSkipped: string | null): void {
@@ -405,9 +441,11 @@ function counterRows(phases: readonly CounterPhase[], redisSkipped: string | nul
     }
     const pl = p.placement;
     notes.push(
-      `${label}: load member drove ${pl.counters} counters on ${pl.partitions} partitions (placement '${pl.placement}': ${pl.localOwned} owned by the load member itself, ` +
-        `${pl.backupHere} with a sync backup on it, ${pl.skipped} candidates skipped); CPU % of one core during Shoal 1000-concurrent runs (median): ${medianCpu(p.cpu)}` +
+      `${label}: the lite load member drove ${pl.counters} counters on ${pl.partitions} partitions (${pl.localOwned} owned by the load member, ${pl.backupHere} backed up on it; ` +
+        `per owner: ${Object.values(pl.perOwner).join('/')}); CPU % of one core, and % of time the event loop waited for a core, during Shoal 1000-concurrent runs (median): ${medianCpu(p.cpu)}` +
         (p.anchorCpu.length > 0 ? `; during the Redis runs: ${medianCpu(p.anchorCpu)}` : '') +
+        `; CPU time per call, all processes: Shoal ${cpuPerOp(p.cpu, p.conc)}` +
+        (p.anchorCpu.length > 0 ? `, Redis ${cpuPerOp(p.anchorCpu, p.anchorConc)}` : '') +
         `; heap used after the runs (MB, no gc): ${Object.entries(p.heapMB).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     );
   }
@@ -423,7 +461,7 @@ interface LocalResult {
 async function localScenario(s: Settings, member: MemberWorker): Promise<LocalResult> {
   log('local-owner calls: 1 member, no network');
   const out: LocalResult = { conc: [], seq: [] };
-  await member.call('prepareCounters', { count: s.counters, prefix: 'local', placement: 'any', backupCount: 0 });
+  await member.call('prepareCounters', { count: s.counters, prefix: 'local', backupCount: 0 });
   await member.call('concurrent', { concurrency: s.concurrency, warmupMs: 0, durationMs: s.warmPassMs });
   for (let run = 0; run < s.runs; run++) {
     const r = await member.call('concurrent', { concurrency: s.concurrency, warmupMs: s.concWarmupMs, durationMs: s.concMs });
@@ -484,7 +522,6 @@ async function migrationScenario(s: Settings): Promise<void> {
     deferred: wantMigration ? 2 : 0,
     basePort: PORTS.migration,
     backupCount: 1,
-    nodeArgs: (k) => [...(k === 0 ? ['--expose-gc'] : []), ...profileArgs(s, 'mig')(k)],
   });
   try {
     const a = cluster.member(0).worker;
@@ -493,15 +530,16 @@ async function migrationScenario(s: Settings): Promise<void> {
 
     // 6. memory per entry
     log(`memory: creating ${s.bulkCounters.toLocaleString('en-US')} counters through IncOperation calls`);
+    const entriesBefore = (await a.call('entries', null)).entries;
     const before = await a.call('heap', null);
     const populated = await a.call('populate', { count: s.bulkCounters, prefix: 'counter-', concurrency: 1000 });
     if (populated.errors > 0) failures.push(`populate: ${populated.errors} calls failed`);
     const after = await a.call('heap', null);
-    const held = await a.call('entries', null);
+    const held = (await a.call('entries', null)).entries - entriesBefore;
     const perEntry = (after.heapUsed - before.heapUsed) / s.bulkCounters;
-    log(`  ${held.entries} entries in ${Math.round(populated.ms)} ms; heap +${((after.heapUsed - before.heapUsed) / 1e6).toFixed(1)} MB = ${perEntry.toFixed(1)} B/entry`);
-    results.memory = { counters: s.bulkCounters, entriesHeld: held.entries, heapBefore: before, heapAfter: after, bytesPerEntry: perEntry, populateMs: populated.ms };
-    if (held.entries !== s.bulkCounters) failures.push(`memory scenario: member holds ${held.entries} entries, expected ${s.bulkCounters}`);
+    log(`  ${held} new entries in ${Math.round(populated.ms)} ms; heap +${((after.heapUsed - before.heapUsed) / 1e6).toFixed(1)} MB = ${perEntry.toFixed(1)} B/entry`);
+    results.memory = { counters: s.bulkCounters, entriesHeld: held, heapBefore: before, heapAfter: after, bytesPerEntry: perEntry, populateMs: populated.ms };
+    if (held !== s.bulkCounters) failures.push(`memory scenario: member holds ${held} new entries, expected ${s.bulkCounters}`);
     rows.push({
       scenario: `6. memory per counter entry (heap after ${fmtRate(s.bulkCounters)} counters, gc'd)`,
       shoal: `${perEntry.toFixed(0)} B/entry`,
@@ -563,12 +601,12 @@ async function failoverOnce(s: Settings, sample: number): Promise<{ ms: number; 
     members: 4,
     basePort: PORTS.failover,
     backupCount: 1,
+    lite: [3],
     ...FAILOVER_DETECTOR,
-    nodeArgs: profileArgs(s, 'failover'),
   });
   try {
     const load = cluster.member(3).worker;
-    await load.call('prepareCounters', { count: 100, prefix: `fo${sample}`, placement: 'remote-owner', backupCount: 1 });
+    await load.call('prepareCounters', { count: 100, prefix: `fo${sample}`, backupCount: 1 });
     await load.call('concurrent', { concurrency: 100, warmupMs: 0, durationMs: 300 });
     const master = cluster.members.find((m) => m.info?.isMaster === true);
     // A counter owned by a serving member that is not the master (a master crash adds a takeover).
@@ -614,11 +652,13 @@ async function failoverScenario(s: Settings): Promise<void> {
 
 // ---- machine, profile flags, output ---------------------------------------------------------
 
-function profileArgs(s: Settings, label: string): (k: number) => string[] {
+function profileArgs(s: Settings): (label: string) => string[] {
   if (!s.profile) return () => [];
   const dir = resolve(BENCH_DIR, 'results', 'profiles');
   mkdirSync(dir, { recursive: true });
-  return (k) => ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${label}-m${k}-${Date.now()}.cpuprofile`];
+  // Default file names (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): tsx's loader thread
+  // writes its own profile; the event loop's is thread 0. The log maps pids to roles.
+  return () => ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 }
 
 function git(args: string[]): string {
@@ -660,10 +700,10 @@ function settingsSummary(s: Settings): Record<string, unknown> {
     tcpSeconds: s.tcpSeconds,
     bulkCounters: s.bulkCounters,
     failoverSamples: s.failoverSamples,
-    placement: s.placement,
     detectorDefault: DEFAULT_DETECTOR,
     detectorFailover: FAILOVER_DETECTOR,
     scenarios: [...s.only],
+    backups: s.backups,
   };
 }
 
@@ -680,25 +720,51 @@ async function main(): Promise<void> {
   results.machine = info;
   results.settings = settingsSummary(s);
 
-  let redis: RedisSetup | null = null;
+  const idleBefore = await systemIdle(500);
+  info.idleBeforeStart = idleBefore;
+  if (idleBefore !== null && idleBefore < 0.8) {
+    const warning = `the machine was only ${Math.round(idleBefore * 100)}% idle before the run (other processes use the cores): absolute figures are low and ratios noisy`;
+    notes.push(`WARNING: ${warning}`);
+    log(`WARNING: ${warning}`);
+  }
+
   try {
+    // Member processes and Redis start together (both mostly wait on tsx / redis start-up).
+    const needPool = s.only.size > 0;
+    const poolReady = (async () => {
+      if (!needPool) return;
+      pool = new MemberPool(4, profileArgs(s));
+      const p = pool;
+      track(() => p.stop());
+      await p.ready();
+    })();
+    let redis: RedisSetup | null = null;
     if (s.only.has('counter')) {
       if (redisPath !== null) {
-        log(`starting redis-server on 127.0.0.1:${PORTS.redis} (standalone) and :${PORTS.redis + 1} + replica :${PORTS.redis + 2}`);
+        log(`starting redis-server on 127.0.0.1:${PORTS.redis} (standalone) and :${PORTS.redis + 1} + replica :${PORTS.redis + 2}; 4 member processes`);
         redis = await startRedis(s, redisPath);
       } else {
         log('redis-server is not on PATH: Redis rows are skipped (apt-get install -y redis-server)');
       }
-      const phases: CounterPhase[] = [];
-      phases.push(await counterPhase(s, 0, PORTS.b0, redis?.plain ?? null, true));
-      phases.push(await counterPhase(s, 1, PORTS.b1, redis?.wait ?? null, false));
-      phases.push(await counterPhase(s, 2, PORTS.b2, null, false));
-      results.counter = phases;
-      counterRows(phases, redisSkipped);
-      await cleanupAll(); // Redis is no longer needed
     }
-    if (s.only.has('local') || s.only.has('migration')) await migrationScenario(s);
-    if (s.only.has('failover')) await failoverScenario(s);
+    await poolReady;
+    if (s.only.has('counter')) {
+      const phases: CounterPhase[] = [];
+      results.counter = phases;
+      const phase = async (backups: number, port: number, anchor: Anchor | null, withTcp: boolean): Promise<void> => {
+        if (!s.backups.includes(backups)) return;
+        await scenario(`counter scenario, ${backups} backups`, async () => {
+          phases.push(await counterPhase(s, backups, port, anchor, withTcp));
+        });
+      };
+      await phase(0, PORTS.b0, redis?.plain ?? null, true);
+      await phase(1, PORTS.b1, redis?.wait ?? null, false);
+      await redis?.stop(); // not needed any more: free the cores
+      await phase(2, PORTS.b2, null, false);
+      counterRows(phases, redisSkipped);
+    }
+    if (s.only.has('local') || s.only.has('migration')) await scenario('local/migration/memory scenarios', () => migrationScenario(s));
+    if (s.only.has('failover')) await scenario('failover scenario', () => failoverScenario(s));
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     failures.push(`harness error: ${message}`);
@@ -707,6 +773,7 @@ async function main(): Promise<void> {
   } finally {
     await cleanupAll();
   }
+  info.loadAverageAtEnd = os.loadavg();
 
   results.rows = rows;
   results.notes = notes;
@@ -714,14 +781,22 @@ async function main(): Promise<void> {
   results.elapsedSeconds = (performance.now() - T0) / 1000;
   mkdirSync(dirname(s.out), { recursive: true });
   writeFileSync(s.out, `${JSON.stringify(results, null, 2)}\n`);
+  const mdOut = s.out.replace(/\.json$/, '') + '.md';
 
-  console.log(`\nShoal benchmark — ${s.mode} mode, ${s.runs} runs per figure (median [min..max]; ratios per run, same run, alternating sides)`);
-  console.log(`${info.cores as number} cores ${info.cpuModel as string}, Node ${process.version}, redis-server ${info.redisServer as string}, ioredis ${info.ioredis as string}, commit ${String(info.gitCommit).slice(0, 12)}${info.gitDirtySrc === true ? ' (+uncommitted src changes)' : ''}\n`);
-  console.log(renderTable(rows));
-  console.log('');
-  for (const n of notes) console.log(`- ${n}`);
-  console.log(`- failure detector: ${DEFAULT_DETECTOR.heartbeatIntervalMs}/${DEFAULT_DETECTOR.maxNoHeartbeatMs} ms (heartbeat/max-no-heartbeat) for throughput clusters, ${FAILOVER_DETECTOR.heartbeatIntervalMs}/${FAILOVER_DETECTOR.maxNoHeartbeatMs} ms for failover`);
-  console.log(`\nresults: ${relative(process.cwd(), s.out)} (${((performance.now() - T0) / 1000).toFixed(1)} s)`);
+  const header =
+    `Shoal benchmark — \`npm run bench${s.mode === 'quick' ? ' -- --quick' : ''}\`, ${s.runs} runs per figure (median [min..max]; ratios per run, same run, alternating sides)\n` +
+    `${info.cores as number} cores ${info.cpuModel as string}, Node ${process.version}, redis-server ${info.redisServer as string}, ioredis ${info.ioredis as string}, ` +
+    `commit ${String(info.gitCommit).slice(0, 12)}${info.gitDirtySrc === true ? ' (+uncommitted src changes)' : ''}` +
+    (idleBefore === null ? '' : `, machine ${Math.round(idleBefore * 100)}% idle before the run`);
+  console.log(`\n${header}\n`);
+  notes.push(
+    `failure detector: ${DEFAULT_DETECTOR.heartbeatIntervalMs}/${DEFAULT_DETECTOR.maxNoHeartbeatMs} ms (heartbeat/max-no-heartbeat) for throughput clusters, ` +
+      `${FAILOVER_DETECTOR.heartbeatIntervalMs}/${FAILOVER_DETECTOR.maxNoHeartbeatMs} ms for failover`,
+  );
+  const table = `${renderTable(rows)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
+  console.log(table);
+  writeFileSync(mdOut, `${header}\n\n${table}`);
+  console.log(`results: ${relative(process.cwd(), s.out)}, ${relative(process.cwd(), mdOut)} (${((performance.now() - T0) / 1000).toFixed(1)} s)`);
   if (failures.length > 0) {
     console.error(`\n!!! ${failures.length} FAILURE(S) — the figures above are not trustworthy:`);
     for (const f of failures) console.error(`!!!   ${f}`);

@@ -19,6 +19,7 @@ export {
   type OperationConstructor,
 } from './spi/operation.js';
 export {
+  MergePolicy,
   MigrationEndpoint,
   PartitionMigrationEvent,
   PartitionReplicationEvent,
@@ -51,3 +52,25 @@ export { ObjectDataInput, ObjectDataOutput } from './serialization/object-data.j
 export { SerializationService } from './serialization/serialization-service.js';
 export { registerType, type DataSerializable, type TypeConstructor } from './serialization/type-registry.js';
 export { registerOperation } from './spi/register.js';
+
+// Named partitions
+export {
+  EnableAction,
+  PartitionMapper,
+  ReplicaNode,
+  ReplicationType,
+  type ClassOf,
+  type MigrationReport,
+  type Partition,
+  type PartitionListener,
+  type PartitionManager,
+  type PartitionProperties,
+  type PartitionState,
+  type ResolvedPartitionProperties,
+} from './engine/named-partitions-api.js';
+
+// The built-in distributed map. It is written against the exports above only, so these lines
+// stay last: when this module is the entry, everything the map imports from it is ready first.
+export type { DistributedMap } from './map/types.js';
+export { MAP_SERVICE_NAME } from './map/name.js';
+export { MapService } from './map/map-service.js';

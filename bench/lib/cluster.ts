@@ -1,4 +1,11 @@
-/** Starts and stops Shoal member processes (bench/member.ts) on loopback for the harness. */
+/**
+ * Shoal member processes (bench/member.ts) for the harness.
+ *
+ * A `MemberPool` spawns the processes once (tsx start-up costs seconds on a small machine); each
+ * scenario then starts a fresh Shoal instance in some of them (`BenchCluster.start`) on its own
+ * loopback ports and cluster name, and terminates it afterwards. A process that was killed (the
+ * failover scenario) is replaced by a new one.
+ */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnWorker, type Worker } from './ipc.js';
@@ -10,6 +17,53 @@ const MEMBER_FILE = resolve(BENCH_DIR, 'member.ts');
 
 export type MemberWorker = Worker<MemberCommands>;
 
+export class MemberPool {
+  readonly workers: MemberWorker[] = [];
+  private spawned = 0;
+
+  constructor(
+    size: number,
+    private readonly nodeArgs: (label: string) => readonly string[],
+  ) {
+    for (let k = 0; k < size; k++) this.workers.push(this.spawn());
+  }
+
+  private spawn(): MemberWorker {
+    const label = `member-process-${this.spawned++}`;
+    return spawnWorker<MemberCommands>(MEMBER_FILE, [], {
+      label,
+      cwd: REPO_ROOT,
+      // --expose-gc: the memory scenario gc()s before reading the heap.
+      nodeArgs: ['--expose-gc', ...this.nodeArgs(label)],
+      env: { SHOAL_COUNTER_QUIET: '1' },
+    });
+  }
+
+  /** Waits until every process answers. */
+  async ready(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.call('ping', null)));
+  }
+
+  /** Worker k, replaced by a fresh process if it has exited. */
+  async worker(k: number): Promise<MemberWorker> {
+    if (this.workers[k].hasExited) {
+      this.workers[k] = this.spawn();
+      await this.workers[k].call('ping', null);
+    }
+    return this.workers[k];
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (w) => {
+        if (w.hasExited) return;
+        await Promise.race([w.call('exit', null).catch(() => null), w.exitedPromise]);
+        await w.stop(2000);
+      }),
+    );
+  }
+}
+
 export interface Member {
   readonly worker: MemberWorker;
   readonly spec: MemberSpec;
@@ -17,21 +71,21 @@ export interface Member {
 }
 
 export interface ClusterOptions {
-  /** Label prefix for the member processes. */
+  /** Names the members and the cluster. */
   readonly label: string;
-  /** Members of the cluster (all started, the first one first so it becomes master). */
+  /** Members started now (the first one first, so it becomes master; then the others together). */
   readonly members: number;
-  /** First port; member k listens on basePort + k. */
+  /** Members started only when `join(k)` is called. */
+  readonly deferred?: number;
+  /** Member k listens on basePort + k. */
   readonly basePort: number;
   readonly backupCount: number;
+  /** Indexes of lite members (they join and call, but own no partitions). */
+  readonly lite?: readonly number[];
   readonly partitionCount?: number;
   readonly heartbeatIntervalMs?: number;
   readonly maxNoHeartbeatMs?: number;
   readonly logLevel?: LogLevel;
-  /** Extra node flags per member index (e.g. --expose-gc). */
-  readonly nodeArgs?: (index: number) => readonly string[];
-  /** Members started only when `join()` is called later (spawned up front to hide tsx start-up). */
-  readonly deferred?: number;
 }
 
 export const DEFAULT_DETECTOR = { heartbeatIntervalMs: 1000, maxNoHeartbeatMs: 6000 } as const;
@@ -44,19 +98,16 @@ export class BenchCluster {
     this.opts = opts;
   }
 
-  /**
-   * Spawns `members + deferred` processes, then starts the first member, then the other
-   * `members - 1` together. Deferred members stay idle until `join(k)`.
-   */
-  static async start(opts: ClusterOptions): Promise<BenchCluster> {
+  /** Starts a cluster in pool processes 0..members+deferred-1. */
+  static async start(pool: MemberPool, opts: ClusterOptions): Promise<BenchCluster> {
     const cluster = new BenchCluster(opts);
     const total = opts.members + (opts.deferred ?? 0);
     const seeds = Array.from({ length: total }, (_, k) => `127.0.0.1:${opts.basePort + k}`);
-    const clusterName = `shoal-bench-${process.pid}-${opts.label}`;
     for (let k = 0; k < total; k++) {
       const spec: MemberSpec = {
         name: `${opts.label}-${k}`,
-        clusterName,
+        clusterName: `shoal-bench-${process.pid}-${opts.label}`,
+        lite: opts.lite?.includes(k) ?? false,
         port: opts.basePort + k,
         seeds,
         backupCount: opts.backupCount,
@@ -66,20 +117,14 @@ export class BenchCluster {
         joinTimeoutMs: 1000,
         logLevel: opts.logLevel ?? 'warn',
       };
-      const worker = spawnWorker<MemberCommands>(MEMBER_FILE, [JSON.stringify(spec)], {
-        label: spec.name,
-        cwd: REPO_ROOT,
-        nodeArgs: opts.nodeArgs?.(k) ?? [],
-        env: { SHOAL_COUNTER_QUIET: '1' },
-      });
-      cluster.members.push({ worker, spec, info: null });
+      cluster.members.push({ worker: await pool.worker(k), spec, info: null });
     }
     try {
       const first = cluster.members[0];
-      first.info = await first.worker.call('start', null);
+      first.info = await first.worker.call('start', first.spec);
       await Promise.all(
         cluster.members.slice(1, opts.members).map(async (m) => {
-          m.info = await m.worker.call('start', null);
+          m.info = await m.worker.call('start', m.spec);
         }),
       );
       await Promise.all(cluster.members.slice(0, opts.members).map((m) => m.worker.call('waitMembers', { count: opts.members, timeoutMs: 20_000 })));
@@ -94,27 +139,29 @@ export class BenchCluster {
     return this.members[k];
   }
 
-  /** Starts deferred member k (index in `members`); resolves once it joined. */
+  /** Starts deferred member k; resolves once it joined. */
   async join(k: number): Promise<MemberInfo> {
     const m = this.members[k];
-    m.info = await m.worker.call('start', null);
+    m.info = await m.worker.call('start', m.spec);
     return m.info;
   }
 
-  /** Running members that were started. */
+  /** Members started and still running. */
   started(): Member[] {
     return this.members.filter((m) => m.info !== null && !m.worker.hasExited);
   }
 
-  /** Ends every member process: asks it to exit, then SIGTERM/SIGKILL by pid if it lingers. */
+  /** Terminates every member's Shoal instance (the processes stay in the pool). */
   async stop(): Promise<void> {
     await Promise.all(
       this.members.map(async (m) => {
-        if (m.worker.hasExited) return;
-        const asked = m.worker.call('exit', null).catch(() => null);
-        const timer = new Promise<void>((r) => setTimeout(r, 2000));
-        await Promise.race([m.worker.exitedPromise, asked.then(() => Promise.race([m.worker.exitedPromise, timer]))]);
-        await m.worker.stop(1000);
+        if (m.worker.hasExited || m.info === null) return;
+        try {
+          await m.worker.call('stop', null);
+        } catch {
+          // The process is unhealthy: end it; the pool replaces it when it is next needed.
+          await m.worker.stop(1000);
+        }
       }),
     );
   }

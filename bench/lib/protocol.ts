@@ -3,20 +3,11 @@ import type { ConcurrentOptions, ConcurrentResult, SequentialOptions, Sequential
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
-/** How the load member picks its counters. */
-export type Placement =
-  /** Only counters whose partition another member owns: every call crosses the network. */
-  | 'remote-owner'
-  /** Also excludes partitions this member holds a sync backup of: it is a pure caller for them. */
-  | 'no-replica'
-  /** Any counter: about 1/members of the calls are local to the load member. */
-  | 'any';
-
-export const PLACEMENTS: readonly Placement[] = ['remote-owner', 'no-replica', 'any'];
-
 export interface MemberSpec {
   readonly name: string;
   readonly clusterName: string;
+  /** A lite member joins and calls but owns no partitions (the load member). */
+  readonly lite: boolean;
   readonly port: number;
   /** `host:port` of every member of the cluster. */
   readonly seeds: readonly string[];
@@ -41,13 +32,12 @@ export interface MemberInfo {
 export interface PlacementReport {
   readonly counters: number;
   readonly partitions: number;
-  /** Counters whose owner is the load member itself (local calls). */
+  /** Counters whose owner is the calling member itself (local calls). */
   readonly localOwned: number;
-  /** Counters the load member holds a sync backup of (it applies their backups). */
+  /** Counters the calling member holds a sync backup of (it applies their backups). */
   readonly backupHere: number;
-  /** Candidate names skipped by the placement rule. */
-  readonly skipped: number;
-  readonly placement: Placement;
+  /** Counters per owner address. */
+  readonly perOwner: Record<string, number>;
 }
 
 export interface VerifyReport {
@@ -75,10 +65,14 @@ export interface ReplicaEntries {
 }
 
 export type MemberCommands = {
-  start: { args: null; result: MemberInfo };
+  ping: { args: null; result: number };
+  /** Starts a Shoal instance in this process (one at a time). */
+  start: { args: MemberSpec; result: MemberInfo };
+  /** Terminates this process's Shoal instance (abruptly: no migration). */
+  stop: { args: null; result: null };
   info: { args: null; result: MemberInfo };
   waitMembers: { args: { count: number; timeoutMs: number }; result: number };
-  prepareCounters: { args: { count: number; prefix: string; placement: Placement; backupCount: number }; result: PlacementReport };
+  prepareCounters: { args: { count: number; prefix: string; backupCount: number }; result: PlacementReport };
   concurrent: { args: ConcurrentOptions; result: ConcurrentResult };
   sequential: { args: SequentialOptions; result: SequentialResult };
   verify: { args: null; result: VerifyReport };

@@ -3,21 +3,30 @@
  * persistence, ended by their pid. Never the system service.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { sleep } from './load.js';
 
+/** The `redis-server` executable on PATH, or null. */
 export function redisServerPath(): string | null {
-  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  const path = found.stdout.trim();
-  return found.status === 0 && path !== '' ? path : null;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'redis-server');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
 }
 
 export function redisVersion(path: string): string {
-  const out = spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout;
-  return /v=(\S+)/.exec(out)?.[1] ?? out.trim();
+  const out = spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  return /v=(\S+)/.exec(out)?.[1] ?? (out.trim() || 'unknown');
 }
 
 export class RedisServer {

@@ -889,7 +889,7 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   }
 
   properties(name: string): ResolvedPartitionProperties {
-    return this.effective(name).properties;
+    return { ...this.effective(name).properties };
   }
 
   isLocalOnly(name: string): boolean {

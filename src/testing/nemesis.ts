@@ -5,8 +5,10 @@
  * - Silences (partitions and pauses) are shorter than the failure detector's timeout and never
  *   overlap, so no live member is declared dead by them (longer ones are the opt-in `split` and
  *   `long-pause` kinds).
- * - Members lost (crashes and leaves) since the cluster was last seen safe stay below the number
- *   of synchronous backups: an acknowledged write always survives on some replica.
+ * - Members lost (crashes and leaves) since the cluster was last seen fully replicated (every
+ *   partition on its owner and all its synchronous backups, nothing migrating or dirty) stay below
+ *   the number of synchronous backups: an acknowledged write always survives on some replica.
+ *   Until the cluster is first seen fully replicated, nobody is lost.
  * - Nobody starts while the network is partitioned, and no partition starts while someone joins:
  *   a joiner cut off from everyone for the join timeout founds a cluster of its own.
  *
@@ -21,8 +23,8 @@ const TICK_MS = 100;
 const EVENT_KINDS: readonly FaultKind[] = ['partition', 'split', 'crash', 'pause', 'long-pause', 'join', 'leave'];
 
 export class Nemesis {
-  /** Crashes and leaves since the cluster was last seen safe. */
-  lossesSinceSafe = 0;
+  /** Crashes and leaves since the cluster was last seen fully replicated (none allowed before that). */
+  lossesSinceSafe: number;
   private running = false;
   private partitioned = false;
   /** No new partition or pause before this time (lets heartbeats catch up after the last one). */
@@ -38,6 +40,7 @@ export class Nemesis {
     private readonly rng: Prng,
   ) {
     this.events = EVENT_KINDS.filter((k) => options.faults.includes(k));
+    this.lossesSinceSafe = Math.max(1, options.syncBackups);
     const c = options.cluster;
     this.gapMs = 2 * c.heartbeatIntervalMs + options.network.delayMaxMs + 100;
     this.silenceMaxMs = Math.max(100, c.maxNoHeartbeatMs - 2 * c.heartbeatIntervalMs - options.network.delayMaxMs - 200);
@@ -64,7 +67,10 @@ export class Nemesis {
   }
 
   private tick(): void {
-    if (this.lossesSinceSafe > 0 && this.isSafe()) this.lossesSinceSafe = 0;
+    if (this.lossesSinceSafe > 0 && this.isSafe()) {
+      this.lossesSinceSafe = 0;
+      this.sim.record('nemesis: cluster fully replicated again');
+    }
     if (!this.partitioned) {
       for (const r of [...this.restarts]) {
         if (r.at > this.sim.now) continue;
@@ -118,7 +124,7 @@ export class Nemesis {
     let detail: string;
     if (mode === 'isolate') {
       const [lonely, ...rest] = shuffled;
-      sim.partition([[lonely], rest]);
+      sim.partition([[lonely], rest], duration);
       detail = `isolate ${lonely.name}`;
     } else if (mode === 'ring') {
       // Majorities ring: each member reaches its neighbours (a majority with itself), no two the same majority.
@@ -127,7 +133,7 @@ export class Nemesis {
       for (let i = 0; i < n; i++) {
         for (let j = 0; j < n; j++) {
           const d = Math.min((i - j + n) % n, (j - i + n) % n);
-          if (i !== j && d > Math.floor(reach / 2) + (reach % 2)) sim.network.cut(shuffled[i].address, shuffled[j].address);
+          if (i !== j && d > Math.floor(reach / 2) + (reach % 2)) sim.network.cut(shuffled[i].address, shuffled[j].address, sim.now + duration);
         }
       }
       detail = `ring ${shuffled.map((m) => m.name).join('-')}`;
@@ -135,8 +141,8 @@ export class Nemesis {
       const cut = 1 + this.rng.int(shuffled.length - 1);
       const a = shuffled.slice(0, cut);
       const b = shuffled.slice(cut);
-      if (mode === 'symmetric') sim.partition([a, b]);
-      else sim.cutOneWay(b, a);
+      if (mode === 'symmetric') sim.partition([a, b], duration);
+      else sim.cutOneWay(b, a, duration);
       detail = `${mode} ${a.map((m) => m.name).join(',')} | ${b.map((m) => m.name).join(',')}${mode === 'asymmetric' ? ' (second group cannot reach the first)' : ''}`;
     }
     this.partitioned = true;
@@ -228,7 +234,10 @@ export class Nemesis {
     this.sim.restart(member);
   }
 
-  /** The cluster is back to full redundancy: everyone joined and agrees, nothing migrating or dirty. */
+  /**
+   * The cluster is back to full redundancy: everyone joined and agrees, nothing migrating, every
+   * partition on its owner and all its synchronous backups, none of them dirty.
+   */
   private isSafe(): boolean {
     const sim = this.sim;
     if (this.partitioned) return false;
@@ -236,12 +245,16 @@ export class Nemesis {
     if (alive.some((m) => m.status !== 'up' || m.paused)) return false;
     const views = sim.views();
     if (views.length === 0 || membershipAgrees(views, sim.deadUuids).length > 0) return false;
-    const dataBackups = this.options.syncBackups + this.options.asyncBackups;
+    const sync = this.options.syncBackups;
     for (const v of views) {
       if (!v.clusterSafe) return false;
+      const hashed = v.hashedPartitionCount ?? v.table.partitionCount;
       for (let p = 0; p < v.table.partitionCount; p++) {
-        const index = v.table.replicas[p].indexOf(v.uuid);
-        if (index >= 0 && index <= dataBackups && v.replicaDirty(p)) return false;
+        const row = v.table.replicas[p];
+        if (p >= hashed && row[0] === null) continue; // a named partition nobody defined
+        for (let r = 0; r <= sync; r++) if (row[r] === null) return false;
+        const index = row.indexOf(v.uuid);
+        if (index > 0 && index <= sync && v.replicaDirty(p)) return false;
       }
     }
     return true;

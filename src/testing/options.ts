@@ -11,6 +11,7 @@ import type { ClusterSettings } from './simulation.js';
 
 export const FAULT_KINDS = [
   'delay',
+  'reset',
   'drop',
   'duplicate',
   'reorder',
@@ -27,11 +28,17 @@ export const FAULT_KINDS = [
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
- * What Shoal claims to survive, and so what runs by default. `split` (a partition longer than the
- * failure detector's timeout) and `long-pause` (a pause that long) are outside it: the engine has
- * no split-brain merge yet, so both sides keep serving and never join again.
+ * Kinds outside what Shoal claims to survive, so not run unless asked for:
+ * - `drop`, `duplicate`, `reorder`: frame faults TCP never produces on a live connection (the
+ *   engine relies on its transport's ordered, lossless connections); with `drop` on, partitions
+ *   lose frames instead of delaying them.
+ * - `split` (a partition longer than the failure detector's timeout) and `long-pause` (a pause
+ *   that long): there is no split-brain merge yet, so both sides keep serving and never rejoin.
  */
-export const DEFAULT_FAULTS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'split' && k !== 'long-pause');
+export const BEYOND_CONTRACT_FAULTS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'split', 'long-pause'];
+
+/** What Shoal claims to survive, and so what runs by default. */
+export const DEFAULT_FAULTS: readonly FaultKind[] = FAULT_KINDS.filter((k) => !BEYOND_CONTRACT_FAULTS.includes(k));
 
 export type SimMode = 'safety' | 'liveness';
 
@@ -41,6 +48,11 @@ export const BUG_NAMES = ['ackBeforeBackups', 'promotedBackupDropsData', 'commit
 export interface SimOverrides {
   readonly members?: number;
   readonly faults?: readonly FaultKind[];
+  /**
+   * Swarm: each seed turns on a random subset (about 70 %) of the fault kinds allowed. Default:
+   * on when `faults` is not given (the allowed kinds are then the defaults), off when it is.
+   */
+  readonly swarm?: boolean;
   readonly mode?: SimMode;
   readonly bugs?: Partial<DeliberateBugs>;
   /** Length of the fault phase, virtual ms. */
@@ -126,10 +138,12 @@ export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOp
     antiEntropyIntervalMs: rng.between(1, 5) * 1000,
     migrationConcurrentMax: rng.between(1, 4),
     gracefulShutdownTimeoutMs: 30_000,
+    namedPartitionsMax: 0,
   };
   const allowed = overrides.faults ?? DEFAULT_FAULTS;
-  // Swarm: without an explicit list each default kind is on for about 70 % of seeds.
-  let faults = overrides.faults !== undefined ? [...allowed] : allowed.filter(() => rng.chance(0.7));
+  // Swarm: each allowed kind is on for about 70 % of seeds.
+  const swarm = overrides.swarm ?? overrides.faults === undefined;
+  let faults = swarm ? allowed.filter(() => rng.chance(0.7)) : [...allowed];
   if (faults.length === 0 && allowed.length > 0) faults = [rng.pick(allowed)];
   const on = (k: FaultKind): boolean => faults.includes(k);
   const network: NetworkFaultRates = {
@@ -137,6 +151,7 @@ export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOp
     latencyMeanMs: rng.pick([0, 1, 2, 5, 10, 20]),
     delayRate: on('delay') ? rng.real(0.001, 0.03) : 0,
     delayMaxMs: on('delay') ? rng.between(50, Math.min(1000, heartbeatIntervalMs * 2)) : 0,
+    resetRate: on('reset') ? rng.real(0.0005, 0.01) : 0,
     dropRate: on('drop') ? rng.real(0.001, 0.02) : 0,
     duplicateRate: on('duplicate') ? rng.real(0.001, 0.02) : 0,
     reorderRate: on('reorder') ? rng.real(0.001, 0.02) : 0,
@@ -177,7 +192,7 @@ export function describeOptions(o: SimOptions): string {
     `seed=${o.seed} mode=${o.mode} members=${o.members} (max ${o.membersMax}) partitions=${c.partitionCount} backups=${o.syncBackups} sync + ${o.asyncBackups} async`,
     `timing: heartbeat=${c.heartbeatIntervalMs}ms max-no-heartbeat=${c.maxNoHeartbeatMs}ms join-timeout=${c.joinTimeoutMs}ms call-timeout=${c.callTimeoutMs}ms backup-ack-timeout=${c.backupAckTimeoutMs}ms retry-pause=${c.retryPauseMs}ms anti-entropy=${c.antiEntropyIntervalMs}ms migrations<=${c.migrationConcurrentMax}`,
     `workload: counters=${o.counters} concurrency=${o.concurrency} rate=${o.callsPerSecond}/s; phases: faults ${o.durationMs}ms, convergence <= ${o.convergenceMs}ms`,
-    `faults: ${o.faults.join(',') || 'none'} every ~${o.faultIntervalMs}ms; network latency ${n.latencyMinMs}+exp(${n.latencyMeanMs})ms delay=${pct(n.delayRate)} (<=${n.delayMaxMs}ms) drop=${pct(n.dropRate)} dup=${pct(n.duplicateRate)} reorder=${pct(n.reorderRate)}; sites drop-backup=${pct(o.sites.dropBackupRate)} migration-step=${pct(o.sites.migrationStepRate)} (<=${o.sites.migrationStepDelayMaxMs}ms)${bugs.length > 0 ? `; BUGS: ${bugs.join(',')}` : ''}`,
+    `faults: ${o.faults.join(',') || 'none'} every ~${o.faultIntervalMs}ms; network latency ${n.latencyMinMs}+exp(${n.latencyMeanMs})ms delay=${pct(n.delayRate)} (<=${n.delayMaxMs}ms) reset=${pct(n.resetRate)} drop=${pct(n.dropRate)} dup=${pct(n.duplicateRate)} reorder=${pct(n.reorderRate)}; sites drop-backup=${pct(o.sites.dropBackupRate)} migration-step=${pct(o.sites.migrationStepRate)} (<=${o.sites.migrationStepDelayMaxMs}ms)${bugs.length > 0 ? `; BUGS: ${bugs.join(',')}` : ''}`,
   ].join('\n');
 }
 

@@ -50,9 +50,15 @@ export interface RunSeedExtras {
 
 const CHECK_EVERY_MS = 250;
 
-export async function runSeed(seed: number, overrides: SimOverrides = {}, extras: RunSeedExtras = {}): Promise<SeedResult> {
+/** Runs `seed` with the options it draws (narrowed by `overrides`). */
+export function runSeed(seed: number, overrides: SimOverrides = {}, extras: RunSeedExtras = {}): Promise<SeedResult> {
+  return runOptions(deriveOptions(seed, overrides), extras);
+}
+
+/** Runs with exactly these options (a regression file keeps them, so a replay survives changes to how options are drawn). */
+export async function runOptions(options: SimOptions, extras: RunSeedExtras = {}): Promise<SeedResult> {
   const wallStart = performance.now();
-  const options = deriveOptions(seed, overrides);
+  const seed = options.seed;
   const dataBackups = options.syncBackups + options.asyncBackups;
   const sim = new Simulation({
     seed,
@@ -76,6 +82,7 @@ export async function runSeed(seed: number, overrides: SimOverrides = {}, extras
       ];
     },
   });
+  sim.network.cutsDrop = options.faults.includes('drop');
   const workload = new CounterWorkload(sim, options, new Prng(seed, 'workload'));
   const nemesis = new Nemesis(sim, options, new Prng(seed, 'faults'));
   const counterData = (uuid: string, p: number): unknown => {

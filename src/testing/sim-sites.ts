@@ -60,6 +60,8 @@ export class SimFaultSites implements FaultSites {
   }
 
   ownerRunning(memberUuid: string, partitionId: number, partitionVersion: number): void {
+    // A crashed process runs nothing; what its engine objects still do as promises settle is moot.
+    if (this.process.dead) return;
     this.onOwnerRun(memberUuid, partitionId, partitionVersion);
   }
 }

@@ -18,6 +18,8 @@ import { resolveConfig } from '../config/load.js';
 import type { LoggingLevel, ResolvedConfig } from '../config/types.js';
 import { NO_BUGS, type DeliberateBugs } from '../engine/fault-sites.js';
 import { Node } from '../engine/node.js';
+import { MapService } from '../map/map-service.js';
+import { MAP_SERVICE_NAME } from '../map/name.js';
 import { OwnerLedger } from './checkers/single-owner-per-partition-version.js';
 import type { MemberView, Violation } from './checkers/types.js';
 import { Prng } from './prng.js';
@@ -48,6 +50,8 @@ export interface ClusterSettings {
   readonly antiEntropyIntervalMs: number;
   readonly migrationConcurrentMax: number;
   readonly gracefulShutdownTimeoutMs: number;
+  /** Slots for named partitions after the hashed ones (0: none; each costs table space). */
+  readonly namedPartitionsMax: number;
 }
 
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = Object.freeze({
@@ -61,6 +65,7 @@ export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = Object.freeze({
   antiEntropyIntervalMs: 2000,
   migrationConcurrentMax: 4,
   gracefulShutdownTimeoutMs: 20_000,
+  namedPartitionsMax: 0,
 });
 
 export interface SimulationSetup {
@@ -131,10 +136,17 @@ export class SimMember {
 }
 
 let activeSimulation: Simulation | null = null;
+/** The simulation that ran last: a rejection surfacing after its run still belongs to it. */
+let lastSimulation: Simulation | null = null;
 let rejectionHookInstalled = false;
 
+function markRunning(sim: Simulation | null): void {
+  activeSimulation = sim;
+  if (sim !== null) lastSimulation = sim;
+}
+
 function onUnhandledRejection(reason: unknown): void {
-  const sim = activeSimulation;
+  const sim = activeSimulation ?? lastSimulation;
   if (sim === null) {
     // Not ours: keep Node's default of failing loudly.
     throw reason instanceof Error ? reason : new Error(String(reason));
@@ -226,7 +238,11 @@ export class Simulation {
     const label = `member/${member.slot}/${member.incarnation}`;
     const process = new SimProcess(member.name, this.scheduler, new Prng(this.seed, label));
     const gate = new InboundGate();
-    const specs = this.setup.services({ slot: member.slot, incarnation: member.incarnation });
+    const specs = [...this.setup.services({ slot: member.slot, incarnation: member.incarnation })];
+    // The member would load the built-in map itself with a dynamic import() at start, which is
+    // real I/O (and, under a loader such as tsx, a message to another thread): its timing would
+    // leak into the run. Handing it over here keeps the start deterministic.
+    if (!specs.some((s) => s.name === MAP_SERVICE_NAME)) specs.push({ name: MAP_SERVICE_NAME, instance: new MapService() });
     const sites = new SimFaultSites(this.siteRates, this.bugs, new Prng(this.seed, `sites/${member.slot}/${member.incarnation}`), process, this.faults, this.trace, (uuid, p, v) => {
       const violation = this.owners.record({ memberUuid: uuid, partitionId: p, partitionVersion: v, at: this.now });
       if (violation !== null) this.addViolation(violation);
@@ -292,6 +308,7 @@ export class Simulation {
       clusterName: 'sim',
       memberName: member.name,
       partitionCount: s.partitionCount,
+      namedPartitionsMax: s.namedPartitionsMax,
       network: {
         host: '127.0.0.1',
         port: this.basePort + member.slot,
@@ -366,19 +383,23 @@ export class Simulation {
 
   // --- network --------------------------------------------------------------------------------
 
-  /** Cuts every link between members of different groups, both ways. */
-  partition(groups: readonly (readonly SimMember[])[]): void {
+  /**
+   * Cuts every link between members of different groups, both ways, for `forMs`: frames sent
+   * across meanwhile wait and arrive when the cut ends (as TCP retransmits them), or are lost when
+   * the network's `cutsDrop` is set or no duration is given. `heal` ends cuts early.
+   */
+  partition(groups: readonly (readonly SimMember[])[], forMs = Number.POSITIVE_INFINITY): void {
     for (let i = 0; i < groups.length; i++) {
       for (let j = 0; j < groups.length; j++) {
-        if (i === j) continue;
-        for (const a of groups[i]) for (const b of groups[j]) this.network.cut(a.address, b.address);
+        if (i !== j) this.cutOneWay(groups[i], groups[j], forMs);
       }
     }
   }
 
-  /** Cuts the links from every member of `from` to every member of `to` (one way). */
-  cutOneWay(from: readonly SimMember[], to: readonly SimMember[]): void {
-    for (const a of from) for (const b of to) this.network.cut(a.address, b.address);
+  /** Cuts the links from every member of `from` to every member of `to` (one way), for `forMs`. */
+  cutOneWay(from: readonly SimMember[], to: readonly SimMember[], forMs = Number.POSITIVE_INFINITY): void {
+    const until = this.now + forMs;
+    for (const a of from) for (const b of to) this.network.cut(a.address, b.address, until);
   }
 
   /** Stops all fault injection: frame faults and every member's fault sites (latency stays). */
@@ -429,7 +450,7 @@ export class Simulation {
       rejectionHookInstalled = true;
     }
     const previous = activeSimulation;
-    activeSimulation = this;
+    markRunning(this);
     try {
       for (;;) {
         await settle();
@@ -442,7 +463,7 @@ export class Simulation {
       this.scheduler.advanceTo(untilMs);
       return false;
     } finally {
-      activeSimulation = previous;
+      markRunning(previous);
     }
   }
 
@@ -569,6 +590,7 @@ export function memberView(node: Node): MemberView {
     memberListVersion: list.version,
     memberUuids: list.members.map((m) => m.uuid),
     table: node.partitions.table.snapshot(),
+    hashedPartitionCount: node.partitions.getHashedPartitionCount(),
     replicaVersion: (p) => rv.get(p),
     replicaDirty: (p) => rv.isDirty(p),
     clusterSafe: node.partitions.isClusterSafe(),

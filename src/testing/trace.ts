@@ -28,8 +28,10 @@ export class Trace {
   /** One event at virtual time `now`. */
   record(now: number, line: string): void {
     const text = `${formatTime(now)} ${line}`;
-    this.hash.update(text);
-    this.hash.update('\n');
+    if (this.digestValue === null) {
+      this.hash.update(text);
+      this.hash.update('\n');
+    }
     this.entries++;
     this.lines?.push(text);
     if (this.tail.length < this.tailMax) this.tail.push(text);
@@ -41,6 +43,7 @@ export class Trace {
 
   /** One frame handed to the network (hashed by content; kept as text only with `keepAll`). */
   frame(now: number, from: string, to: string, payload: Uint8Array, decision: string): void {
+    if (this.digestValue !== null) return;
     this.hash.update(`${now}|${from}|${to}|${decision}|`);
     this.hash.update(payload);
     this.entries++;
@@ -52,7 +55,7 @@ export class Trace {
     return [...this.tail.slice(this.tailHead), ...this.tail.slice(0, this.tailHead)];
   }
 
-  /** Hex digest (first 16 bytes); recording after this is an error. */
+  /** Hex digest (first 16 bytes) of everything recorded so far; later records no longer count. */
   digest(): string {
     this.digestValue ??= this.hash.digest('hex').slice(0, 32);
     return this.digestValue;

@@ -59,8 +59,6 @@ export interface WaitOptions {
 
 interface Waiter {
   readonly test: (line: Line) => boolean;
-  readonly stream?: StreamName;
-  readonly since: number;
   readonly resolve: (line: Line) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -188,8 +186,6 @@ export class ManagedProcess {
     return new Promise<Line>((resolvePromise, rejectPromise) => {
       const waiter: Waiter = {
         test: matches,
-        stream: options.stream,
-        since,
         resolve: resolvePromise,
         reject: rejectPromise,
         timer: setTimeout(() => {
@@ -294,10 +290,6 @@ export class ProcessRegistry {
     return p;
   }
 
-  get all(): readonly ManagedProcess[] {
-    return this.processes;
-  }
-
   /** SIGKILLs every process still running and waits for all of them to exit. */
   async killAll(): Promise<void> {
     const running = this.processes.filter((p) => p.running);
@@ -318,11 +310,6 @@ export class ProcessRegistry {
     for (const p of this.processes) {
       writeFileSync(join(dir, `${p.name}-${p.pid}.log`), p.lines.map((l) => `${l.stream} ${l.text}`).join('\n') + '\n');
     }
-  }
-
-  /** The tail of every process's output, for a failure message. */
-  report(): string {
-    return this.processes.map((p) => `--- ${p.name} (pid ${p.pid}, ${p.exit === null ? 'running' : describeExit(p.exit)})\n${p.tail()}`).join('\n');
   }
 }
 
@@ -388,13 +375,6 @@ export function membersSize(record: LogRecord): number | null {
 /** Waits for a `Members {size:N ...}` record from `since`. */
 export function waitMembers(p: ManagedProcess, size: number, options: Omit<WaitOptions, 'stream'>): Promise<LogEntry> {
   return p.waitForLog((r) => membersSize(r) === size, `a "Members {size:${size}" log record`, options);
-}
-
-/** The member-list size of the latest `Members` record, or null if none was logged. */
-export function lastMembersSize(p: ManagedProcess): number | null {
-  let size: number | null = null;
-  for (const r of p.logs()) size = membersSize(r) ?? size;
-  return size;
 }
 
 /** `count` consecutive loopback addresses from `port`. */

@@ -4,6 +4,11 @@
  * killed with SIGKILL within the time the failure-detector settings allow; the counters survive
  * the crash (one synchronous backup each).
  *
+ * Preconditions, waited for rather than assumed: the load process increments only once every
+ * member reports the cluster safe (test/fixtures/cli/probe-service.ts), and the member is killed
+ * only after every member logged `cluster safe` following the load process's departure, so the
+ * crash hits a cluster whose backups are in sync. The values are asserted exactly.
+ *
  * Ports 16100-16119 (this file only).
  */
 import assert from 'node:assert/strict';

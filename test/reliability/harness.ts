@@ -7,6 +7,8 @@
  * condition, bounded by a deadline, and a timeout fails with what the processes printed last.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +39,7 @@ export const DEFAULT_SPEC: Omit<MemberSpec, 'name' | 'port' | 'seeds' | 'cluster
   callTimeoutMs: 30_000,
   backupAckTimeoutMs: 5000,
   gracefulShutdownTimeoutMs: 30_000,
+  standby: false,
   bulkService: false,
   logLevel: 'info',
 };
@@ -75,6 +78,8 @@ export class MemberProcess {
   private readonly pending = new Map<number, Pending>();
   private readonly eventWaiters = new Set<EventWaiter>();
   private readyInfo: ReadyInfo | null = null;
+  private standbyLoaded = false;
+  private standbyWaiters: (() => void)[] = [];
 
   constructor(spec: MemberSpec, env: Readonly<Record<string, string>>) {
     this.spec = spec;
@@ -134,6 +139,11 @@ export class MemberProcess {
     return this.exitInfo === null;
   }
 
+  /** Running and a member of the cluster (a standby process is neither until `join`). */
+  get joined(): boolean {
+    return this.exitInfo === null && this.readyInfo !== null;
+  }
+
   get exit(): ExitInfo | null {
     return this.exitInfo;
   }
@@ -169,6 +179,12 @@ export class MemberProcess {
         this.eventWaiters.delete(w);
         w.resolve(event);
       }
+      return;
+    }
+    if (line === 'STANDBY') {
+      this.standbyLoaded = true;
+      for (const w of this.standbyWaiters) w();
+      this.standbyWaiters = [];
       return;
     }
     if (line.startsWith('READY ')) {
@@ -210,6 +226,23 @@ export class MemberProcess {
       };
       this.eventWaiters.add(waiter);
     });
+  }
+
+  /**
+   * A standby process has loaded (it printed STANDBY). Tests wait for this before they kill a
+   * member, so that the start-up of the replacement does not compete for the CPU with the
+   * failure detection and recovery it is meant to follow.
+   */
+  loaded(timeoutMs = 30_000): Promise<void> {
+    if (this.standbyLoaded) return Promise.resolve();
+    if (this.exitInfo !== null) return Promise.reject(new Error(`${this.name} exited before it loaded\n${this.tail()}`));
+    return withDeadline(new Promise<void>((done) => this.standbyWaiters.push(done)), timeoutMs, `${this.name} to load (STANDBY)`);
+  }
+
+  /** A standby process joins now, through `seeds`; resolves once it is READY. */
+  async join(seeds: string[], timeoutMs = 30_000): Promise<ReadyInfo> {
+    await this.call('join', { seeds }, timeoutMs);
+    return withDeadline(this.ready, 1000, `${this.name} READY`);
   }
 
   /** Sends a signal by PID (a process that already exited is left alone). */
@@ -287,13 +320,14 @@ export class Harness {
     process.once('exit', this.onExit);
   }
 
-  /** Data members still running. */
+  /** Data members in the cluster. */
   get liveData(): MemberProcess[] {
-    return this.members.filter((m) => m.running && !m.spec.lite);
+    return this.members.filter((m) => m.joined && !m.spec.lite);
   }
 
+  /** Members in the cluster (data and lite; not standby processes). */
   get live(): MemberProcess[] {
-    return this.members.filter((m) => m.running);
+    return this.members.filter((m) => m.joined);
   }
 
   /**
@@ -317,6 +351,14 @@ export class Harness {
     const m = new MemberProcess(spec, env ?? {});
     this.members.push(m);
     return m;
+  }
+
+  /**
+   * Starts a process that loads everything but joins only on `join` (see MemberProcess.join):
+   * a replacement member can be ready ahead of the moment it is needed.
+   */
+  spawnStandby(options: SpawnOptions = {}): MemberProcess {
+    return this.spawn({ ...options, standby: true, seeds: [] });
   }
 
   /** Starts a member and waits until it joined. */
@@ -351,7 +393,7 @@ export class Harness {
 
   /** SIGKILLs every process still running and waits for them; for `t.after`. */
   async cleanup(): Promise<void> {
-    const running = this.live;
+    const running = this.members.filter((m) => m.running);
     for (const m of running) m.signal('SIGKILL');
     await Promise.all(running.map((m) => m.exited));
     process.off('exit', this.onExit);
@@ -364,12 +406,22 @@ export class Harness {
       .join('\n');
   }
 
-  /** Runs a test body; a failure carries the tails of every process's output. */
+  /**
+   * Runs a test body; a failure carries the tails of every process's output, and the whole
+   * output of each process is written to a directory named in the message.
+   */
   async run(body: () => Promise<void>): Promise<void> {
     try {
       await body();
     } catch (error) {
-      if (error instanceof Error) error.message += `\n\nprocess output (tails):\n${this.report()}`;
+      const dir = join(tmpdir(), `shoal-reliability-${this.clusterName}`);
+      try {
+        mkdirSync(dir, { recursive: true });
+        for (const m of this.members) writeFileSync(join(dir, `${m.name}.log`), `${m.lines.join('\n')}\n`);
+      } catch {
+        // the message below still has the tails
+      }
+      if (error instanceof Error) error.message += `\n\nfull process output in ${dir}; tails:\n${this.report()}`;
       throw error;
     }
   }

@@ -142,13 +142,26 @@ function config(s: MemberSpec): Config {
   };
 }
 
-const instance: ShoalInstance = await Shoal.newInstance(config(spec), { faults });
+let instance: ShoalInstance | null = null;
+function shoal(): ShoalInstance {
+  if (instance === null) throw new Error('this member has not joined yet (standby)');
+  return instance;
+}
+
+/** Starts the member (at once, or on `join` for a standby process) and prints READY. */
+async function start(seeds: readonly string[]): Promise<void> {
+  if (instance !== null) throw new Error('already joined');
+  instance = await Shoal.newInstance(config({ ...spec!, seeds }), { faults });
+  observeChunkFrames(instance);
+  const i = instance;
+  process.stdout.write(`READY ${JSON.stringify({ address: i.getNodeEngine().getThisAddress().key, uuid: i.getCluster().getLocalMember().uuid, pid: process.pid })}\n`);
+}
 
 // Observe migration chunk frames as they arrive (OPERATION frames for MigrationChunkOp, type 4
 // of the internal service), to check that none exceeds the configured chunk size.
 const frames = { chunkMax: 0, chunks: 0 };
-{
-  const ops = instance.node.operations;
+function observeChunkFrames(i: ShoalInstance): void {
+  const ops = i.node.operations;
   const handle = ops.handleFrame.bind(ops);
   const peek = new ObjectDataInput(Buffer.alloc(0));
   const headerBytes = 1 + 4 + 8 + 4 + 1; // kind, epoch, call id, partition, flags (wire.ts)
@@ -172,7 +185,7 @@ const counters = new Map<string, Counter>();
 async function counter(name: string): Promise<Counter> {
   let c = counters.get(name);
   if (c === undefined) {
-    c = await instance.getDistributedObject<Counter>(CounterService.NAME, name);
+    c = await shoal().getDistributedObject<Counter>(CounterService.NAME, name);
     counters.set(name, c);
   }
   return c;
@@ -250,22 +263,28 @@ let load: Load | null = null;
 
 type Handlers = { [C in CommandName]: (args: Commands[C][0]) => Promise<Commands[C][1]> };
 
-function state(): StateInfo {
-  const cluster = instance.getCluster();
+async function state(): Promise<StateInfo> {
+  const i = shoal();
+  const cluster = i.getCluster();
+  const partitions = i.getPartitionService();
+  const safe = partitions.isClusterSafe();
+  let unsafe: string | undefined;
+  if (!safe) unsafe = await partitions.waitForMigrations({ timeout: 1 }).then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
   return {
-    name: instance.getName(),
+    name: i.getName(),
     uuid: cluster.getLocalMember().uuid,
-    address: instance.getNodeEngine().getThisAddress().key,
+    address: i.getNodeEngine().getThisAddress().key,
     lite: spec!.lite,
     isMaster: cluster.isMaster(),
     members: cluster.getMembers().length,
-    safe: instance.getPartitionService().isClusterSafe(),
-    localPartitions: instance.getPartitionService().getLocalPartitions().length,
+    safe,
+    ...(unsafe !== undefined ? { unsafe } : {}),
+    localPartitions: partitions.getLocalPartitions().length,
   };
 }
 
 function placement(partitionId: number): PlacementInfo {
-  const partitions = instance.node.partitions;
+  const partitions = shoal().node.partitions;
   const replicas: (string | null)[] = [];
   for (let r = 0; r < 7; r++) replicas.push(partitions.replicaAddress(partitionId, r)?.key ?? null);
   return { partitionId, replicas, ownerUuid: partitions.table.owner(partitionId) };
@@ -273,22 +292,27 @@ function placement(partitionId: number): PlacementInfo {
 
 /** Entries of a bulk load, grouped by partition (computed the same way for load and verify). */
 function bulkIdsByPartition(total: number): number[][] {
-  const ps = instance.getPartitionService();
-  const byPartition = Array.from({ length: ps.getPartitionCount() }, (): number[] => []);
+  const ps = shoal().getPartitionService();
+  // Keys hash into the hashed partitions only (the named-partition slots after them stay empty).
+  const byPartition = Array.from({ length: ps.getHashedPartitionCount() }, (): number[] => []);
   for (let id = 0; id < total; id++) byPartition[ps.getPartitionId(bulkKeyOf(id))].push(id);
   return byPartition;
 }
 
 const handlers: Handlers = {
-  state: async () => state(),
-  waitForMigrations: async ({ timeoutMs }) => {
-    await instance.getPartitionService().waitForMigrations({ timeout: timeoutMs });
+  join: async ({ seeds }) => {
+    await start(seeds);
     return null;
   },
-  placement: async ({ name }) => placement(instance.getPartitionService().getPartitionId(name)),
+  state: () => state(),
+  waitForMigrations: async ({ timeoutMs }) => {
+    await shoal().getPartitionService().waitForMigrations({ timeout: timeoutMs });
+    return null;
+  },
+  placement: async ({ name }) => placement(shoal().getPartitionService().getPartitionId(name)),
   prepare: async ({ names }) => {
     // Partitions are assigned on first use: ask, then wait (bounded) until the table has owners.
-    const ps = instance.getPartitionService();
+    const ps = shoal().getPartitionService();
     const deadline = Date.now() + 10_000;
     while (ps.getPartitionOwner(0) === null) {
       if (Date.now() > deadline) throw new Error('partitions were not assigned within 10 s');
@@ -313,6 +337,35 @@ const handlers: Handlers = {
     return { ...tally.report(), outcomes };
   },
   get: async ({ names }) => Promise.all(names.map(async (n) => (await counter(n)).get())),
+  namesCoveringPartitions: async ({ prefix }) => {
+    const ps = shoal().getPartitionService();
+    // Keys hash into the hashed partitions only (named-partition slots follow them).
+    const byPartition = new Array<string | undefined>(ps.getHashedPartitionCount());
+    let missing = byPartition.length;
+    for (let i = 0; missing > 0; i++) {
+      const name = `${prefix}-${i}`;
+      const p = ps.getPartitionId(name);
+      if (byPartition[p] === undefined) {
+        byPartition[p] = name;
+        missing--;
+      }
+    }
+    return byPartition.map((n) => n!);
+  },
+  add: async ({ names, amounts }) => {
+    const tally = new Tally(names);
+    await Promise.all(
+      names.map(async (name, k) => {
+        try {
+          await (await counter(name)).inc(amounts[k]);
+          tally.acked[k]++;
+        } catch (error) {
+          tally.error(k, error);
+        }
+      }),
+    );
+    return tally.report();
+  },
   startLoad: async ({ names, concurrency }) => {
     if (load?.isRunning === true) throw new Error('load already running');
     const list = await Promise.all(names.map((n) => counter(n)));
@@ -324,12 +377,16 @@ const handlers: Handlers = {
     const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
     return { running: load.isRunning, acked: sum(load.tally.acked), indeterminate: sum(load.tally.indeterminate), failed: sum(load.tally.failed) };
   },
+  loadTally: async () => {
+    if (load === null) throw new Error('no load was started');
+    return load.tally.report();
+  },
   stopLoad: async () => {
     if (load === null) throw new Error('no load was started');
     return load.stop();
   },
   inspect: async ({ name, address }) =>
-    instance
+    shoal()
       .getNodeEngine()
       .getOperationService()
       .createInvocationBuilderOnMember(CounterService.NAME, new InspectCounterOp(name), Address.parse(address))
@@ -346,7 +403,7 @@ const handlers: Handlers = {
   bulkLoad: async ({ total }) => {
     const started = performance.now();
     const byPartition = bulkIdsByPartition(total);
-    const ops = instance.getNodeEngine().getOperationService();
+    const ops = shoal().getNodeEngine().getOperationService();
     let entries = 0;
     const counts = await Promise.all(byPartition.map((ids, p) => ops.invokeOnPartition<number>(BulkService.NAME, new BulkLoadOp(ids), p)));
     for (const n of counts) entries += n;
@@ -354,7 +411,7 @@ const handlers: Handlers = {
   },
   bulkVerify: async ({ total }): Promise<BulkVerifyResult> => {
     const byPartition = bulkIdsByPartition(total);
-    const ops = instance.getNodeEngine().getOperationService();
+    const ops = shoal().getNodeEngine().getOperationService();
     const results = await Promise.all(byPartition.map((_, p) => ops.invokeOnPartition<[number, number, number, number]>(BulkService.NAME, new BulkVerifyOp(), p)));
     let entries = 0;
     let wrongValues = 0;
@@ -374,7 +431,7 @@ const handlers: Handlers = {
     return { partitions: results.length, entries, wrongValues, badPartitions };
   },
   bulkLocal: async ({ reset }): Promise<BulkLocalInfo> => {
-    const local = instance.getPartitionService().getLocalPartitions();
+    const local = shoal().getPartitionService().getLocalPartitions();
     const info: BulkLocalInfo = {
       entries: bulkService?.entryCount() ?? 0,
       partitionsHeld: local.length,
@@ -396,11 +453,11 @@ const handlers: Handlers = {
     return info;
   },
   shutdown: async () => {
-    await instance.shutdown();
+    await shoal().shutdown();
     return null;
   },
   terminate: async () => {
-    await instance.terminate();
+    await shoal().terminate();
     return null;
   },
 };
@@ -425,6 +482,7 @@ async function dispatch(request: Request): Promise<void> {
 }
 
 process.once('SIGTERM', () => {
+  if (instance === null) process.exit(0);
   instance.shutdown().then(
     () => process.exit(0),
     () => process.exit(1),
@@ -440,5 +498,7 @@ input.on('line', (line) => {
 // The harness went away (its stdin pipe closed): do not outlive it.
 input.on('close', () => process.exit(2));
 
-const address = instance.getNodeEngine().getThisAddress().key;
-process.stdout.write(`READY ${JSON.stringify({ address, uuid: instance.getCluster().getLocalMember().uuid, pid: process.pid })}\n`);
+// A standby process (started ahead, so a test does not wait for the runtime to load) joins on
+// `join`; any other member joins now.
+if (spec.standby) process.stdout.write('STANDBY\n');
+else await start(spec.seeds);

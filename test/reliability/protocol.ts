@@ -28,6 +28,8 @@ export interface MemberSpec {
   readonly gracefulShutdownTimeoutMs: number;
   readonly migrationConcurrentMax?: number;
   readonly chunkBytesMax?: number;
+  /** Start without joining; join on the `join` command (a replacement started ahead of time). */
+  readonly standby: boolean;
   /** Also run the test-only BulkService (large-migration test). */
   readonly bulkService: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -54,6 +56,8 @@ export interface StateInfo {
   /** Member-list size as this member sees it (lite members included). */
   readonly members: number;
   readonly safe: boolean;
+  /** Why the member is not safe (its waitForMigrations message), when it is not. */
+  readonly unsafe?: string;
   readonly localPartitions: number;
 }
 
@@ -113,6 +117,8 @@ export interface BulkLocalInfo {
 
 /** Command name → [arguments, result]. */
 export interface Commands {
+  /** Standby process: join the cluster through these seeds now (answers once READY). */
+  join: [{ seeds: string[] }, null];
   state: [Record<string, never>, StateInfo];
   waitForMigrations: [{ timeoutMs: number }, null];
   placement: [{ name: string }, PlacementInfo];
@@ -121,8 +127,14 @@ export interface Commands {
   /** Sequential increments of one counter; every outcome is tallied. */
   inc: [{ name: string; times: number; amount: number }, IncResult];
   get: [{ names: string[] }, number[]];
+  /** Names `<prefix>-<i>`, the first one found for each partition, in partition order. */
+  namesCoveringPartitions: [{ prefix: string }, string[]];
+  /** One increment per counter (by its amount), all at once; the tally of their outcomes. */
+  add: [{ names: string[]; amounts: number[] }, IncTally];
   startLoad: [{ names: string[]; concurrency: number }, null];
   loadProgress: [Record<string, never>, LoadProgress];
+  /** The tally so far, while the load keeps running. */
+  loadTally: [Record<string, never>, IncTally];
   /** Stops issuing, waits for every call in flight to settle, returns the tally. */
   stopLoad: [Record<string, never>, IncTally];
   /** Reads a counter from the local container of the member at `address` (test-only op). */

@@ -63,9 +63,18 @@ export function replicasConverge(views: readonly MemberView[], options: Replicas
 
   const assigned = table.replicas.some((r) => r[0] !== null);
   const wanted = Math.min(views.length, options.dataBackups + 1);
+  const hashed = ref.hashedPartitionCount ?? P;
   for (let p = 0; p < P; p++) {
     const replicas = table.replicas[p];
     const owner = replicas[0];
+    // A named partition nobody defined has no replicas and must hold no data.
+    if (p >= hashed && replicas.every((m) => m === null)) {
+      for (const v of views) {
+        const d = options.data(v.uuid, p);
+        if (!isEmpty(d)) out.push(`undefined partition ${p}: member ${short(v.uuid)} holds ${clip(canonical(d))}`);
+      }
+      continue;
+    }
     if (assigned) {
       if (owner === null) out.push(`partition ${p} has no owner`);
       const filled = replicas.filter((m) => m !== null).length;
@@ -74,7 +83,6 @@ export function replicasConverge(views: readonly MemberView[], options: Replicas
     for (const m of replicas) if (m !== null && !byUuid.has(m)) out.push(`partition ${p} lists ${short(m)}, which is not a live member: ${row(replicas)}`);
     const ownerView = owner === null ? undefined : byUuid.get(owner);
     if (ownerView !== undefined) {
-      if (ownerView.replicaDirty(p)) out.push(`partition ${p}: owner ${short(owner)} is marked dirty`);
       const ownerData = canonical(options.data(ownerView.uuid, p) ?? null);
       for (let r = 1; r <= options.dataBackups && r < replicas.length; r++) {
         const b = replicas[r];

@@ -23,6 +23,11 @@ export interface MemberView {
   /** Member uuids in this member's list, oldest (master) first. */
   readonly memberUuids: readonly string[];
   readonly table: PartitionTableSnapshot;
+  /**
+   * Partitions `0..hashedPartitionCount-1` are hashed and always assigned; the ones after them
+   * (named partitions) only once defined. Defaults to the whole table.
+   */
+  readonly hashedPartitionCount?: number;
   /** Backup operations applied (or sent, on the owner) for the partition. */
   replicaVersion(partitionId: number): number;
   /** True when this member knows its replica of the partition missed a backup. */
