@@ -276,8 +276,10 @@ export class MembershipCore {
   private handleMemberList(from: string, list: MemberList, now: number): MembershipEffect[] {
     if (list.version <= this.listValue.version && this.stateValue === 'member') return [];
     const sender = list.members[0];
-    // Only the master named in a list may publish it.
-    if (!sender || sender.address !== from) return [];
+    // Only the master named in a list may publish it — or our current master handing over as it
+    // leaves (its goodbye list no longer contains it).
+    const masterLeaving = this.stateValue === 'member' && this.master?.address === from && !list.members.some((m) => m.address === from);
+    if (!sender || (sender.address !== from && !masterLeaving)) return [];
     if (!list.members.some((m) => m.uuid === this.local.uuid)) {
       if (this.stateValue === 'member' && this.isMemberAddress(from)) {
         return this.dropOut(now, `removed from the member list by master ${from}`);

@@ -31,6 +31,9 @@ import './migration-ops.js';
 
 export type NodeState = 'created' | 'starting' | 'active' | 'shutting-down' | 'stopped';
 
+/** The built-in map's module, once loaded. */
+let builtinMap: typeof import('../map/map-service.js') | null = null;
+
 export interface NodeOptions {
   readonly config: ResolvedConfig;
   readonly runtime: Runtime;
@@ -186,9 +189,10 @@ export class Node {
 
     if (!this.services.has(MAP_SERVICE_NAME)) {
       // The built-in map is written against the public SPI only, so it is loaded when the first
-      // member starts (a static import would be a cycle through src/index.ts).
-      const { MapService } = await import('../map/map-service.js');
-      this.services.set(MAP_SERVICE_NAME, new MapService());
+      // member starts (a static import would be a cycle through src/index.ts); later starts do
+      // not wait for it.
+      builtinMap ??= await import('../map/map-service.js');
+      this.services.set(MAP_SERVICE_NAME, new builtinMap.MapService());
     }
     for (const [name, service] of this.services) {
       if (isManagedService(service)) {

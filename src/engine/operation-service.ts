@@ -401,7 +401,7 @@ export class OperationServiceImpl implements OperationService {
         return waitFor.then((ok) => {
           const respond = (): void => {
             if (ok || !this.deps.settings.failOnIndeterminateBackup) this.respondOk(target, response);
-            else this.respondError(target, new IndeterminateOperationStateError(`${op.constructor.name} was applied on the owner of partition ${partitionId} but its synchronous backups did not acknowledge within ${this.deps.settings.backupAckTimeoutMs} ms`));
+            else this.respondError(target, new IndeterminateOperationStateError(`${op.constructor.name} was applied on the owner of partition ${partitionId} but not every synchronous backup confirmed it (a backup refused it, or no answer within ${this.deps.settings.backupAckTimeoutMs} ms)`));
           };
           const hold = this.afterApplyFault(partitionId);
           return hold === null ? respond() : hold.then(respond);

@@ -980,8 +980,10 @@ export class PartitionServiceImpl implements PartitionService {
     if (!this.table.isAssigned() || this.memberUuids.length <= 1) return true;
     const deadline = this.deps.runtime.clock.now() + this.deps.settings.gracefulShutdownTimeoutMs;
     while (this.deps.runtime.clock.now() < deadline) {
-      // The last member has nowhere to move its data to.
-      if (this.holdsNoReplicas() || this.plannableMembers().every((u) => u === this.localUuid)) return true;
+      // The last member has nowhere to move its data to. A master also waits for the migrations
+      // it coordinates, so its successor does not have to re-plan them.
+      const coordinating = this.deps.cluster.isMaster() && this.active.size > 0;
+      if ((this.holdsNoReplicas() && !coordinating) || this.plannableMembers().every((u) => u === this.localUuid)) return true;
       const master = this.deps.cluster.getMaster();
       if (master !== null) {
         let canDrain: boolean;

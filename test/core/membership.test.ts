@@ -170,6 +170,19 @@ describe('membership transcript', () => {
     assert.deepEqual(a.list.members.map((m) => m.address), ['127.0.0.1:5701']);
   });
 
+  it('a leaving master hands over at once: its goodbye list is applied by the others (regression)', () => {
+    const w = new Wire();
+    const [a, b, c] = [5701, 5702, 5703].map((p) => new MembershipCore(info(p), opts));
+    for (const n of [a, b, c]) w.add(n);
+    w.deliver('127.0.0.1:5701', a.start(0, []));
+    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    w.deliver('127.0.0.1:5703', c.start(0, ['127.0.0.1:5701']));
+    w.deliver('127.0.0.1:5701', a.leave(100));
+    assert.equal(b.isMaster(), true);
+    assert.deepEqual(b.list.members.map((m) => m.address), ['127.0.0.1:5702', '127.0.0.1:5703']);
+    assert.deepEqual(c.list, b.list);
+  });
+
   it('a member dropped from the list while cut off rejoins', () => {
     const w = new Wire();
     const [a, b] = [5701, 5702].map((p) => new MembershipCore(info(p), opts));

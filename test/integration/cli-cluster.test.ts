@@ -4,10 +4,10 @@
  * killed with SIGKILL within the time the failure-detector settings allow; the counters survive
  * the crash (one synchronous backup each).
  *
- * Preconditions, waited for rather than assumed: the load process increments only once every
- * member reports the cluster safe (test/fixtures/cli/probe-service.ts), and the member is killed
- * only after every member logged `cluster safe` following the load process's departure, so the
- * crash hits a cluster whose backups are in sync. The values are asserted exactly.
+ * The load processes increment as soon as they have joined (partitions still moving to them). The
+ * member is killed only after every member logged `cluster safe` following the first load
+ * process's departure, so the crash hits a cluster whose backups are in sync: that is the
+ * condition under which one synchronous backup promises no loss. Values are asserted exactly.
  *
  * Ports 16100-16119 (this file only).
  */

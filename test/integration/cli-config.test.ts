@@ -6,7 +6,7 @@
  * started by mistake stays inside this file's range).
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { ProcessRegistry, cliArgs, describeExit, type ManagedProcess } from '../helpers/processes.js';
 
 const PORT = 16160;
@@ -43,19 +43,10 @@ const cases: InvalidCase[] = [
       /^test\/fixtures\/cli\/invalid-service\.xml:8: class-name: service "CounterService": cannot load "\.\/no-such-module\.js": module not found \(looked for \S+\/no-such-module\.js and \S+\/no-such-module\.ts\)$/,
   },
   {
-    name: 'a config file that does not exist',
-    args: ['--config', `${FIXTURES}/no-such-file.xml`],
-    stderrLines: [`${FIXTURES}/no-such-file.xml: cannot read config file: no such file`],
-  },
-  {
-    name: 'a --port that is not a number',
-    args: ['--config', `${FIXTURES}/shoal.xml`, '--port', 'abc'],
-    stderrLines: ['--port: expected an integer in 1..65535, got "abc"'],
-  },
-  {
-    name: 'a --members entry that is not an address, and a bad --log-level',
-    args: ['--config', `${FIXTURES}/shoal.xml`, '--port', String(PORT), '--members', `127.0.0.1:${PORT},not_a_host:1`, '--log-level', 'loud'],
+    name: 'a --port that is not a number, a --members entry that is not an address, and a bad --log-level',
+    args: ['--config', `${FIXTURES}/shoal.xml`, '--port', 'abc', '--members', `127.0.0.1:${PORT},not_a_host:1`, '--log-level', 'loud'],
     stderrLines: [
+      '--port: expected an integer in 1..65535, got "abc"',
       '--members[1]: expected a member address "host", "host:port" or "[ipv6]:port" with port in 1..65535, got "not_a_host:1"',
       '--log-level: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"',
     ],
@@ -69,23 +60,33 @@ const cases: InvalidCase[] = [
 
 describe('shoal start: invalid configuration', { timeout: 60_000 }, () => {
   const registry = new ProcessRegistry();
+  /** One process per case, all started at once; each test awaits its own. */
+  const runs = new Map<string, Promise<ManagedProcess>>();
+
+  const run = async (name: string, args: readonly string[]): Promise<ManagedProcess> => {
+    const p = registry.spawn({ name, args: cliArgs(['start', ...args]), env: { SHOAL_LOG_JSON: '1' } });
+    await p.waitForExit(EXIT_TIMEOUT_MS);
+    return p;
+  };
+
+  before(() => {
+    for (const c of cases) {
+      const started = run(c.name, c.args);
+      started.catch(() => {}); // reported by the case's own test
+      runs.set(c.name, started);
+    }
+  });
 
   after(async () => {
     await registry.killAll();
   });
 
-  const run = async (name: string, args: readonly string[]): Promise<ManagedProcess> => {
-    const p = registry.spawn({ name, args: cliArgs(['start', ...args]), env: { SHOAL_LOG_JSON: '1' } });
-    const exit = await p.waitForExit(EXIT_TIMEOUT_MS);
-    assert.deepEqual(exit, { code: 2, signal: null }, `${name}: expected exit code 2, got ${describeExit(exit)}\n${p.tail()}`);
-    assert.doesNotMatch(p.text('stdout'), /SHOAL_MEMBER_READY/, 'no member started');
-    assert.ok(!p.logs().some((r) => r.msg === 'transport listening'), 'nothing was bound');
-    return p;
-  };
-
   for (const c of cases) {
     it(`${c.name}: exit code 2 and stderr names where the problem is`, async () => {
-      const p = await run(c.name, c.args);
+      const p = await runs.get(c.name)!;
+      assert.deepEqual(p.exit, { code: 2, signal: null }, `${c.name}: expected exit code 2, got ${describeExit(p.exit!)}\n${p.tail()}`);
+      assert.doesNotMatch(p.text('stdout'), /SHOAL_MEMBER_READY/, 'no member started');
+      assert.ok(!p.logs().some((r) => r.msg === 'transport listening'), 'nothing was bound');
       const stderr = p.text('stderr').split('\n');
       for (const line of c.stderrLines) assert.ok(stderr.includes(line), `stderr has the line\n  ${line}\nbut was\n${p.text('stderr')}`);
       const pattern = c.stderrPattern;

@@ -251,6 +251,14 @@ describe('loadStartConfig', () => {
     });
   });
 
+  it('a config file that does not exist: a ConfigError naming it', async () => {
+    await assert.rejects(loadStartConfig({ config: 'no-such-file.xml' }, CLI_FIXTURES), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.message, 'no-such-file.xml: cannot read config file: no such file');
+      return true;
+    });
+  });
+
   it('an invalid file: a ConfigError with file, line and field', async () => {
     const file = join(CLI_FIXTURES, 'invalid-port.xml');
     await assert.rejects(loadStartConfig({ config: file, port: '16172' }), (error: unknown) => {
