@@ -5,9 +5,9 @@
  *   npm run bench                 full run (several minutes)
  *   npm run bench -- --quick      the same scenarios, shorter and smaller (< 60 s)
  *
- * Options: --runs N, --backups 0,1,2, --only s1,s2,... (counter, local,
- * migration, failover), --out FILE, --profile (members write --cpu-prof profiles to
- * bench/results/profiles/).
+ * Options: --runs N, --backups 0,1,2, --only s1,s2,... (counter, local, migration, failover),
+ * --out FILE, --profile (an extra, unmeasured run per phase with every member CPU-profiled into
+ * bench/results/profiles/). See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { BENCH_DIR, BenchCluster, DEFAULT_DETECTOR, MemberPool, REPO_ROOT, type 
 import { cpuWindow, systemIdle, type CpuShare } from './lib/cpu.js';
 import { spawnWorker, type Worker } from './lib/ipc.js';
 import type { ConcurrentResult, SequentialResult } from './lib/load.js';
-import { type PlacementReport, type RedisCommands, type RedisMode, type VerifyReport } from './lib/protocol.js';
+import { type FailoverReport, type PlacementReport, type RedisCommands, type RedisMode, type VerifyReport } from './lib/protocol.js';
 import { RedisServer, redisServerPath, redisVersion } from './lib/redis-server.js';
 import { fmtRate, fmtRatio, fmtSpread, fmtUs, renderTable, type Row, type Verdict } from './lib/report.js';
 import { spread, type Spread } from './lib/stats.js';
@@ -54,7 +54,7 @@ interface Settings {
 
 /** Short failure-detector settings for the failover scenario (defaults are 1000/6000 ms). */
 const FAILOVER_DETECTOR = { heartbeatIntervalMs: 250, maxNoHeartbeatMs: 1500 } as const;
-const PORTS = { b0: 17701, b1: 17711, b2: 17721, migration: 17741, failover: 17751, redis: 17791 } as const;
+const PORTS = { b0: 17701, b1: 17711, b2: 17721, localUsed: 17731, migration: 17741, failover: 17751, redis: 17791 } as const;
 
 const TARGETS = {
   backup1VsWait: 2.0,
@@ -80,7 +80,8 @@ function parseArgs(argv: readonly string[]): Settings {
   for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario '${s}' (known: ${SCENARIOS.join(', ')})`);
   const backups = (value('--backups') ?? '0,1,2').split(',').map(Number);
   if (backups.some((b) => ![0, 1, 2].includes(b))) throw new Error('--backups takes a list of 0, 1, 2');
-  const runs = Number(value('--runs') ?? (quick ? 3 : 5));
+  const runsGiven = value('--runs');
+  const runs = Number(runsGiven ?? (quick ? 3 : 5));
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   const date = new Date().toISOString().slice(0, 10);
   return {
@@ -92,10 +93,10 @@ function parseArgs(argv: readonly string[]): Settings {
     concMs: quick ? 500 : 2000,
     seqWarmupMs: quick ? 50 : 200,
     seqMs: quick ? 300 : 1500,
-    warmPassMs: quick ? 400 : 1500,
+    warmPassMs: quick ? 300 : 1500,
     tcpSeconds: quick ? 0.5 : 2,
     bulkCounters: quick ? 200_000 : 1_000_000,
-    failoverSamples: quick ? 1 : 3,
+    failoverSamples: runsGiven !== undefined ? runs : quick ? 1 : 3,
     only,
     backups,
     profile: argv.includes('--profile'),
@@ -257,7 +258,7 @@ interface CounterPhase {
   readonly anchorCpu: Record<string, CpuShare>[];
   readonly verify: VerifyReport[];
   readonly anchorVerify: VerifyReport[];
-  /** heapUsed (MB, no gc) of each member after the last run. */
+  /** heapUsed (MB, after gc) of each member process after the last run. */
   heapMB: Record<string, number>;
 }
 
@@ -338,9 +339,14 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
           `; verified ${v.checked} counters (sum ${v.total})`,
       );
     }
-    const mems = await Promise.all(cluster.members.map((m) => m.worker.call('mem', null)));
+    const mems = await Promise.all(cluster.members.map((m) => m.worker.call('heap', null)));
     mems.forEach((m, k) => {
       phase.heapMB[k === 3 ? 'load' : `m${k}`] = Math.round(m.heapUsed / 1e6);
+    });
+    // --profile: one extra, unmeasured 1000-concurrent run with every member profiled.
+    await profiled(s, `counter-b${backups}`, cluster, ['m0', 'm1', 'm2', 'load'], async () => {
+      await load.call('concurrent', { ...conc, durationMs: conc.durationMs * 2 });
+      await load.call('sequential', seq);
     });
     return phase;
   } finally {
@@ -446,7 +452,7 @@ function counterRows(phases: readonly CounterPhase[], redisSkipped: string | nul
         (p.anchorCpu.length > 0 ? `; during the Redis runs: ${medianCpu(p.anchorCpu)}` : '') +
         `; CPU time per call, all processes: Shoal ${cpuPerOp(p.cpu, p.conc)}` +
         (p.anchorCpu.length > 0 ? `, Redis ${cpuPerOp(p.anchorCpu, p.anchorConc)}` : '') +
-        `; heap used after the runs (MB, no gc): ${Object.entries(p.heapMB).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `; heap used after the runs (MB, after gc; the processes are reused across phases): ${Object.entries(p.heapMB).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     );
   }
 }
@@ -458,21 +464,35 @@ interface LocalResult {
   readonly seq: SequentialResult[];
 }
 
-async function localScenario(s: Settings, member: MemberWorker): Promise<LocalResult> {
-  log('local-owner calls: 1 member, no network');
+async function localRuns(s: Settings, member: MemberWorker, label: string): Promise<LocalResult> {
   const out: LocalResult = { conc: [], seq: [] };
-  await member.call('prepareCounters', { count: s.counters, prefix: 'local', backupCount: 0 });
+  await member.call('prepareCounters', { count: s.counters, prefix: 'local', backupCount: 1 });
   await member.call('concurrent', { concurrency: s.concurrency, warmupMs: 0, durationMs: s.warmPassMs });
   for (let run = 0; run < s.runs; run++) {
     const r = await member.call('concurrent', { concurrency: s.concurrency, warmupMs: s.concWarmupMs, durationMs: s.concMs });
-    noteErrors(`local run ${run + 1}`, r);
+    noteErrors(`${label} run ${run + 1}`, r);
     out.conc.push(r);
     const q = await member.call('sequential', { warmupMs: s.seqWarmupMs, durationMs: s.seqMs / 2 });
+    noteErrors(`${label} sequential run ${run + 1}`, q);
     out.seq.push(q);
     const v = await member.call('verify', null);
-    check(`local counters after run ${run + 1}`, v);
+    check(`${label} counters after run ${run + 1}`, v);
     log(`  run ${run + 1}/${s.runs}: ${fmtRate(r.opsPerSec)} ops/s (1000 concurrent), sequential ${fmtRate(q.opsPerSec)} ops/s; verified ${v.checked} counters`);
   }
+  return out;
+}
+
+/**
+ * 3. Local-owner calls, in a fresh process: one member alone (CounterService at its default
+ * backup-count 1, with no other member to back up to), 1000 concurrent callers.
+ */
+async function localScenario(s: Settings, cluster: BenchCluster): Promise<LocalResult> {
+  const member = cluster.member(0).worker;
+  log('local-owner calls: 1 member alone, no network, fresh process');
+  const out = await localRuns(s, member, 'local');
+  await profiled(s, 'local', cluster, ['m0'], async () => {
+    await member.call('concurrent', { concurrency: s.concurrency, warmupMs: s.concWarmupMs, durationMs: s.concMs });
+  });
   const conc = spread(out.conc.map((r) => r.opsPerSec));
   rows.push({
     scenario: '3. local-owner counter.inc, 1 member, 1000 concurrent',
@@ -482,7 +502,32 @@ async function localScenario(s: Settings, member: MemberWorker): Promise<LocalRe
     target: `≥ ${fmtRate(TARGETS.localOpsPerSec)} ops/s`,
     verdict: verdict(conc.median >= TARGETS.localOpsPerSec),
   });
+  if (results.localAfterTraffic !== undefined) {
+    const used = spread((results.localAfterTraffic as LocalResult).conc.map((r) => r.opsPerSec));
+    rows.push({
+      scenario: '3. same, in a process that had served the counter scenarios',
+      shoal: `${fmtSpread(used, fmtRate)} ops/s`,
+      anchor: 'vs the fresh process above',
+      ratio: fmtRatio(used.median / conc.median),
+      target: '',
+      verdict: 'info',
+    });
+  }
   return out;
+}
+
+/**
+ * The local path again, in pool process 1 after it served as a member in the counter scenarios
+ * (what every real member's process has been through): JIT state and heap as a member has them.
+ */
+async function localAfterTraffic(s: Settings): Promise<void> {
+  log('local-owner calls again, in a process that served the counter scenarios');
+  const { cluster, stop } = await startCluster({ label: 'used', members: 1, basePort: PORTS.localUsed, backupCount: 1, processes: [1] });
+  try {
+    results.localAfterTraffic = await localRuns(s, cluster.member(0).worker, 'local (used process)');
+  } finally {
+    await stop();
+  }
 }
 
 // ---- scenarios 4 and 6: memory per entry, migration throughput -----------------------------
@@ -525,7 +570,7 @@ async function migrationScenario(s: Settings): Promise<void> {
   });
   try {
     const a = cluster.member(0).worker;
-    if (wantLocal) results.local = await localScenario(s, a);
+    if (wantLocal) results.local = await localScenario(s, cluster);
     if (!wantMigration) return;
 
     // 6. memory per entry
@@ -595,7 +640,13 @@ async function migrationScenario(s: Settings): Promise<void> {
 
 // ---- scenario 5: failover -----------------------------------------------------------------------
 
-async function failoverOnce(s: Settings, sample: number): Promise<{ ms: number; verified: VerifyReport; victim: string }> {
+interface FailoverSample {
+  readonly victim: string;
+  readonly report: FailoverReport;
+  readonly verified: VerifyReport;
+}
+
+async function failoverOnce(s: Settings, sample: number): Promise<FailoverSample> {
   const { cluster, stop } = await startCluster({
     label: `fo${sample}`,
     members: 4,
@@ -621,44 +672,66 @@ async function failoverOnce(s: Settings, sample: number): Promise<{ ms: number; 
       }
     }
     if (victim === undefined) throw new Error('no counter owned by a non-master serving member');
-    const r = await load.call('failover', { counterIndex: index, victimPid: victim.worker.pid });
-    if (r.value !== r.expected) failures.push(`failover: counter value ${r.value} after failover, acknowledged ${r.expected}`);
+    const report = await load.call('failover', { counterIndex: index, victimPid: victim.worker.pid, giveUpMs: 30_000 });
     const verified = await load.call('verify', null);
     check(`counters after SIGKILL of ${victim.spec.name}`, verified);
-    return { ms: r.ms, verified, victim: victim.spec.name };
+    return { victim: victim.spec.name, report, verified };
   } finally {
     await stop();
   }
 }
 
 async function failoverScenario(s: Settings): Promise<void> {
-  const samples: number[] = [];
+  const samples: FailoverSample[] = [];
   for (let k = 0; k < s.failoverSamples; k++) {
-    log(`failover ${k + 1}/${s.failoverSamples}: 3 members + load member, 1 sync backup, SIGKILL the owner of a counter`);
-    const r = await failoverOnce(s, k);
-    samples.push(r.ms);
-    log(`  first increment on the dead owner's partition succeeded ${Math.round(r.ms)} ms after SIGKILL of ${r.victim}; ${r.verified.checked} counters verified`);
+    log(`failover ${k + 1}/${s.failoverSamples}: 3 members + lite load member, 1 sync backup, SIGKILL the owner of a counter`);
+    try {
+      const r = await failoverOnce(s, k);
+      samples.push(r);
+      const { ms, failedCalls } = r.report;
+      log(
+        `  first increment on the dead owner's partition succeeded ${Math.round(ms)} ms after SIGKILL of ${r.victim}` +
+          (failedCalls.length > 0 ? ` — ${failedCalls.length} increment(s) FAILED before that: ${failedCalls.map((f) => `at ${Math.round(f.atMs)} ms ${f.error}`).join('; ')}` : '') +
+          `; ${r.verified.checked} counters verified (${r.verified.indeterminate} indeterminate)`,
+      );
+      if (failedCalls.length > 0) {
+        failures.push(`failover sample ${k + 1}: after SIGKILL of one member (1 sync backup, 2 members left), ${failedCalls.length} increment(s) failed: ${failedCalls.map((f) => f.error).join('; ')}`);
+      }
+      if (Number.isNaN(ms)) failures.push(`failover sample ${k + 1}: no increment succeeded within 30 s of the SIGKILL`);
+    } catch (error) {
+      failures.push(`failover sample ${k + 1}: ${error instanceof Error ? error.message : String(error)}`);
+      log(`  sample ${k + 1} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
-  results.failover = { samplesMs: samples, detector: FAILOVER_DETECTOR };
+  results.failover = { samples, detector: FAILOVER_DETECTOR };
+  const ok = samples.map((x) => x.report.ms).filter((ms) => !Number.isNaN(ms));
+  const withErrors = samples.filter((x) => x.report.failedCalls.length > 0).length;
   rows.push({
     scenario: '5. failover: SIGKILL owner (1 sync backup) → next inc ok',
-    shoal: `${fmtSpread(spread(samples), (v) => `${Math.round(v)}`)} ms`,
+    shoal: ok.length === 0 ? 'no sample succeeded' : `${fmtSpread(spread(ok), (v) => `${Math.round(v)}`)} ms` + (withErrors > 0 ? `; ${withErrors}/${s.failoverSamples} samples had FAILED calls` : ''),
     anchor: `heartbeat ${FAILOVER_DETECTOR.heartbeatIntervalMs} ms, max-no-heartbeat ${FAILOVER_DETECTOR.maxNoHeartbeatMs} ms`,
     ratio: '',
-    target: '',
-    verdict: 'info',
+    target: withErrors > 0 || ok.length < s.failoverSamples ? 'no failed calls' : '',
+    verdict: withErrors > 0 || ok.length < s.failoverSamples ? 'FAIL' : 'info',
   });
 }
 
 // ---- machine, profile flags, output ---------------------------------------------------------
 
-function profileArgs(s: Settings): (label: string) => string[] {
-  if (!s.profile) return () => [];
-  const dir = resolve(BENCH_DIR, 'results', 'profiles');
-  mkdirSync(dir, { recursive: true });
-  // Default file names (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): tsx's loader thread
-  // writes its own profile; the event loop's is thread 0. The log maps pids to roles.
-  return () => ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+const PROFILE_DIR = resolve(BENCH_DIR, 'results', 'profiles');
+
+/** With --profile: profiles every process of `cluster` (by role) while `measure` runs. */
+async function profiled<T>(s: Settings, label: string, cluster: BenchCluster, roles: readonly string[], measure: () => Promise<T>): Promise<T> {
+  if (!s.profile) return measure();
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  const members = cluster.started();
+  await Promise.all(members.map((m) => m.worker.call('profileStart', null)));
+  try {
+    return await measure();
+  } finally {
+    const files = await Promise.all(members.map((m, k) => m.worker.call('profileStop', { file: resolve(PROFILE_DIR, `${label}-${roles[k] ?? `m${k}`}.cpuprofile`) })));
+    log(`  profiles: ${files.map((f) => relative(process.cwd(), f)).join(', ')}`);
+  }
 }
 
 function git(args: string[]): string {
@@ -733,7 +806,7 @@ async function main(): Promise<void> {
     const needPool = s.only.size > 0;
     const poolReady = (async () => {
       if (!needPool) return;
-      pool = new MemberPool(4, profileArgs(s));
+      pool = new MemberPool(4);
       const p = pool;
       track(() => p.stop());
       await p.ready();
@@ -763,7 +836,12 @@ async function main(): Promise<void> {
       await phase(2, PORTS.b2, null, false);
       counterRows(phases, redisSkipped);
     }
-    if (s.only.has('local') || s.only.has('migration')) await scenario('local/migration/memory scenarios', () => migrationScenario(s));
+    if (s.only.has('local') && s.only.has('counter')) await scenario('local scenario (used process)', () => localAfterTraffic(s));
+    if (s.only.has('local') || s.only.has('migration')) {
+      // Fresh processes for the local, memory and migration scenarios: clean heap and JIT state.
+      await pool?.recycle([0, 1, 2]);
+      await scenario('local/migration/memory scenarios', () => migrationScenario(s));
+    }
     if (s.only.has('failover')) await scenario('failover scenario', () => failoverScenario(s));
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -21,10 +21,7 @@ export class MemberPool {
   readonly workers: MemberWorker[] = [];
   private spawned = 0;
 
-  constructor(
-    size: number,
-    private readonly nodeArgs: (label: string) => readonly string[],
-  ) {
+  constructor(size: number) {
     for (let k = 0; k < size; k++) this.workers.push(this.spawn());
   }
 
@@ -34,7 +31,7 @@ export class MemberPool {
       label,
       cwd: REPO_ROOT,
       // --expose-gc: the memory scenario gc()s before reading the heap.
-      nodeArgs: ['--expose-gc', ...this.nodeArgs(label)],
+      nodeArgs: ['--expose-gc'],
       env: { SHOAL_COUNTER_QUIET: '1' },
     });
   }
@@ -51,6 +48,21 @@ export class MemberPool {
       await this.workers[k].call('ping', null);
     }
     return this.workers[k];
+  }
+
+  /** Replaces processes `indexes` with fresh ones (clean heap, JIT state of a new process). */
+  async recycle(indexes: readonly number[]): Promise<void> {
+    await Promise.all(
+      indexes.map(async (k) => {
+        const old = this.workers[k];
+        if (!old.hasExited) {
+          await Promise.race([old.call('exit', null).catch(() => null), old.exitedPromise]);
+          await old.stop(2000);
+        }
+        this.workers[k] = this.spawn();
+        await this.workers[k].call('ping', null);
+      }),
+    );
   }
 
   async stop(): Promise<void> {
@@ -79,6 +91,8 @@ export interface ClusterOptions {
   readonly deferred?: number;
   /** Member k listens on basePort + k. */
   readonly basePort: number;
+  /** Pool processes to use, by member index (default 0, 1, 2, …). */
+  readonly processes?: readonly number[];
   readonly backupCount: number;
   /** Indexes of lite members (they join and call, but own no partitions). */
   readonly lite?: readonly number[];
@@ -117,7 +131,7 @@ export class BenchCluster {
         joinTimeoutMs: 1000,
         logLevel: opts.logLevel ?? 'warn',
       };
-      cluster.members.push({ worker: await pool.worker(k), spec, info: null });
+      cluster.members.push({ worker: await pool.worker(opts.processes?.[k] ?? k), spec, info: null });
     }
     try {
       const first = cluster.members[0];

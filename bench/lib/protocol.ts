@@ -64,6 +64,13 @@ export interface ReplicaEntries {
   readonly partitionsWithData: number;
 }
 
+export interface FailoverReport {
+  /** From SIGKILL to the first increment that succeeded (NaN if none did before giving up). */
+  readonly ms: number;
+  /** Increments that failed before that, with their errors (each may or may not have applied). */
+  readonly failedCalls: readonly { readonly atMs: number; readonly error: string }[];
+}
+
 export type MemberCommands = {
   ping: { args: null; result: number };
   /** Starts a Shoal instance in this process (one at a time). */
@@ -85,7 +92,11 @@ export type MemberCommands = {
   waitSafe: { args: { timeoutMs: number }; result: { safeMs: number; waitForMigrationsMs: number } };
   isSafe: { args: null; result: boolean };
   ownerOf: { args: { index: number }; result: string };
-  failover: { args: { counterIndex: number; victimPid: number }; result: { ms: number; value: number; expected: number } };
+  failover: { args: { counterIndex: number; victimPid: number; giveUpMs: number }; result: FailoverReport };
+  /** Starts the V8 CPU profiler in this process (node:inspector). */
+  profileStart: { args: null; result: null };
+  /** Stops it and writes the profile to `file`. */
+  profileStop: { args: { file: string }; result: string };
   exit: { args: null; result: null };
 };
 

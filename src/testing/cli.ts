@@ -150,21 +150,23 @@ function replayCommand(seed: number, flags: Flags): string {
 
 function printFailure(s: SeedSummary, flags: Flags): void {
   const first = s.violations[0];
-  const more = s.violations.length > 1 ? ` (+${s.violations.length - 1} more)` : '';
+  const more = s.violationCount > 1 ? ` (+${s.violationCount - 1} more)` : '';
   console.log(`FAIL seed ${s.seed}: ${first.checker}: ${first.message}${more}`);
   console.log(`     replay: ${replayCommand(s.seed, flags)}`);
 }
 
+/** Writes a regression file for a failing seed (the same shape test/simulation/regressions keeps). */
 function record(dir: string, s: SeedSummary, flags: Flags): void {
   mkdirSync(dir, { recursive: true });
   const options = deriveOptions(s.seed, flags.overrides);
   const body = {
     seed: s.seed,
-    overrides: flags.overrides,
     replay: replayCommand(s.seed, flags),
-    options: describeOptions(options).split('\n'),
     broke: s.violations.map((v) => `${v.checker}: ${v.message}`),
+    fix: '',
+    found: describeOptions(options).split('\n'),
     traceHash: s.traceHash,
+    options,
   };
   writeFileSync(join(dir, `seed-${s.seed}.json`), `${JSON.stringify(body, null, 2)}\n`);
 }
@@ -190,11 +192,12 @@ async function main(): Promise<number> {
         console.log(result.trace.slice(-60).join('\n'));
       }
       for (const v of result.violations) console.log(`VIOLATION ${v.checker}${v.at === undefined ? '' : ` at ${formatTime(v.at)}`}: ${v.message}`);
+      if (result.violationCount > result.violations.length) console.log(`… and ${result.violationCount - result.violations.length} more`);
       console.log(`replay: ${replayCommand(flags.first, flags)}`);
     }
     if (flags.record !== null && failing) record(flags.record, { ...result, trace: [] }, flags);
     console.log(
-      `seed ${flags.first}: ${failing ? `${result.violations.length} violation(s)` : 'ok'}; ${result.events} events, ${formatTime(result.virtualMs)} virtual, ${Math.round(result.wallMs)} ms wall; converged=${result.converged}; calls ${JSON.stringify(result.calls)}; faults ${JSON.stringify(result.faults)}; trace ${result.traceHash}`,
+      `seed ${flags.first}: ${failing ? `${result.violationCount} violation(s)` : 'ok'}; ${result.events} events, ${formatTime(result.virtualMs)} virtual, ${Math.round(result.wallMs)} ms wall; converged=${result.converged}; calls ${JSON.stringify(result.calls)}; faults ${JSON.stringify(result.faults)}; trace ${result.traceHash}`,
     );
     return failing ? 1 : 0;
   }
@@ -216,10 +219,10 @@ async function main(): Promise<number> {
       }
     },
   });
-  const violations = Object.values(summary.violationsByChecker).reduce((a, b) => a + b, 0);
+  const violations = summary.violationCount;
   console.log(
     [
-      `sim: ${summary.seeds} seeds, ${summary.failing.length} failing, ${violations} violation(s)${violations > 0 ? ` ${JSON.stringify(summary.violationsByChecker)}` : ''}`,
+      `sim: ${summary.seeds} seeds, ${summary.failing.length} failing, ${violations} violation(s)${violations > 0 ? `; first ones by checker ${JSON.stringify(summary.violationsByChecker)}` : ''}`,
       `events ${summary.events}, virtual ${(summary.virtualMs / 3_600_000).toFixed(2)} h, calls ${JSON.stringify(summary.calls)}, unsettled ${summary.unsettled}`,
       `faults ${JSON.stringify(summary.faults)}`,
       `${summary.seedsPerMinute.toFixed(0)} seeds/min (${(summary.wallMs / 1000).toFixed(1)} s wall, ${flags.jobs} job(s))`,

@@ -140,7 +140,9 @@ export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOp
     gracefulShutdownTimeoutMs: 30_000,
     namedPartitionsMax: 0,
   };
-  const allowed = overrides.faults ?? DEFAULT_FAULTS;
+  // In FAULT_KINDS order whatever order they were listed in, so a seed draws the same options
+  // from `--faults a,b` and `--faults b,a` (and a printed replay command replays).
+  const allowed = FAULT_KINDS.filter((k) => (overrides.faults ?? DEFAULT_FAULTS).includes(k));
   // Swarm: each allowed kind is on for about 70 % of seeds.
   const swarm = overrides.swarm ?? overrides.faults === undefined;
   let faults = swarm ? allowed.filter(() => rng.chance(0.7)) : [...allowed];

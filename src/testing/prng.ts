@@ -122,7 +122,7 @@ export class Prng implements Random {
 
   /** 128 random bits shaped as a version-4 UUID. */
   uuid(): string {
-    const hex = (n: number): string => n.toString(16).padStart(8, '0');
+    const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
     const a = hex(this.u32());
     const b = hex((this.u32() & 0xffff0fff) | 0x00004000);
     const c = hex((this.u32() & 0x3fffffff) | 0x80000000);

@@ -14,6 +14,7 @@ import { runSeed, type SeedResult } from './run-seed.js';
 export interface SeedSummary {
   readonly seed: number;
   readonly violations: readonly Violation[];
+  readonly violationCount: number;
   readonly events: number;
   readonly virtualMs: number;
   readonly wallMs: number;
@@ -32,7 +33,10 @@ export interface BatchSummary {
   readonly virtualMs: number;
   readonly wallMs: number;
   readonly faults: Record<string, number>;
+  /** Violations kept per seed (the first ones), by checker. */
   readonly violationsByChecker: Record<string, number>;
+  /** All violations found. */
+  readonly violationCount: number;
   readonly unsettled: number;
   readonly calls: { ok: number; failed: number; indeterminate: number; pending: number };
   readonly seedsPerMinute: number;
@@ -54,6 +58,7 @@ export function summarise(result: SeedResult, traceLines = 60): SeedSummary {
   return {
     seed: result.seed,
     violations: result.violations,
+    violationCount: result.violationCount,
     events: result.events,
     virtualMs: result.virtualMs,
     wallMs: result.wallMs,
@@ -94,7 +99,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   let events = 0;
   let virtualMs = 0;
   let unsettled = 0;
+  let violationCount = 0;
   for (const r of results) {
+    violationCount += r.violationCount;
     events += r.events;
     virtualMs += r.virtualMs;
     if (!r.converged) unsettled++;
@@ -110,6 +117,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     wallMs,
     faults: sortKeys(faults),
     violationsByChecker: sortKeys(violationsByChecker),
+    violationCount,
     unsettled,
     calls,
     seedsPerMinute: results.length / Math.max(wallMs / 60_000, 1e-9),

@@ -22,6 +22,8 @@ import { MapService } from '../map/map-service.js';
 import { MAP_SERVICE_NAME } from '../map/name.js';
 import { OwnerLedger } from './checkers/single-owner-per-partition-version.js';
 import type { MemberView, Violation } from './checkers/types.js';
+import { membershipAgrees } from './checkers/membership-agrees.js';
+import type { NodeEngine } from '../spi/node-engine.js';
 import { Prng } from './prng.js';
 import { CALM_NETWORK, InboundGate, SimNetwork, SimTransport, type NetworkFaultRates } from './sim-network.js';
 import { NO_SITE_FAULTS, SimFaultSites, type SiteFaultRates } from './sim-sites.js';
@@ -128,6 +130,11 @@ export class SimMember {
   /** Joined, running, not paused: may issue calls. */
   get callable(): boolean {
     return this.status === 'up' && !this.process.paused && this.node.isRunning();
+  }
+
+  /** What services see of this member: its operation service, partition service, cluster, … */
+  get engine(): NodeEngine {
+    return this.node.nodeEngine;
   }
 
   service<S>(name: string): S | undefined {
@@ -469,6 +476,45 @@ export class Simulation {
 
   runFor(ms: number, stop?: () => boolean): Promise<boolean> {
     return this.runUntil(this.now + ms, stop);
+  }
+
+  /**
+   * Runs until the cluster is quiet (every live member joined and not paused, all agree on the
+   * member list, every member is cluster-safe: no migration or replica sync pending), checked every
+   * `checkEveryMs`, for at most `boundMs`. Returns whether it got there.
+   */
+  async runUntilSafe(boundMs: number, checkEveryMs = 100): Promise<boolean> {
+    let safe = false;
+    const deadline = this.now + boundMs;
+    this.every(checkEveryMs, () => {
+      safe = this.isQuiet();
+      return !safe && this.now < deadline;
+    });
+    await this.runUntil(deadline, () => safe);
+    return safe;
+  }
+
+  /** Every live member joined, none paused, all agree on the members, all cluster-safe. */
+  isQuiet(): boolean {
+    const alive = this.alive();
+    if (alive.length === 0 || alive.some((m) => m.status !== 'up' || m.paused)) return false;
+    const views = this.views();
+    return membershipAgrees(views, this.deadUuids).length === 0 && views.every((v) => v.clusterSafe);
+  }
+
+  /** Why the cluster is not quiet, one line per reason (empty when it is). */
+  diagnose(): string[] {
+    const out: string[] = [];
+    for (const m of this.alive()) if (m.status !== 'up' || m.paused) out.push(`${m.name} is ${m.status}${m.paused ? ' (paused)' : ''}`);
+    const views = this.views();
+    for (const v of membershipAgrees(views, this.deadUuids)) out.push(v.message);
+    for (const v of views) if (!v.clusterSafe) out.push(`${this.nameOf(v.uuid)} is not cluster-safe: ${this.unsafeReason(v.uuid)}`);
+    return out;
+  }
+
+  /** The member slot whose current incarnation has `uuid`. */
+  memberByUuid(uuid: string): SimMember | undefined {
+    return this.members.find((m) => m.node !== undefined && m.node.uuid === uuid);
   }
 
   /** Table versions last traced, per member incarnation. */

@@ -59,11 +59,11 @@ describe('named partitions: enabling', { concurrency: 1 }, () => {
         await m.getPartitionManager().enablePartitions(EnableAction.JOIN_CLUSTER);
       }),
     );
-    for (const m of c.members.values()) await until(() => state(m, 'Shared') === 'ACTIVE', 5000, 'Shared active everywhere');
+    for (const m of c.members.values()) await until(() => state(m, 'Shared') === 'ACTIVE', 20_000, 'Shared active everywhere');
     const map = await c.get('C').getMap<string, number>('m');
     await map.put('Shared:x', 1);
     const slot = c.get('C').getPartitionManager().getPartition('Shared').getPartitionId();
-    for (const m of c.members.values()) await until(() => localKeys(m, slot, 'm').includes('Shared:x'), 5000, 'every node of the list to hold it');
+    for (const m of c.members.values()) await until(() => localKeys(m, slot, 'm').includes('Shared:x'), 20_000, 'every node of the list to hold it');
   });
 
   it('JOIN_CLUSTER_PURGE on a node that holds a current replica keeps it (nothing there is stale)', async () => {
@@ -73,7 +73,7 @@ describe('named partitions: enabling', { concurrency: 1 }, () => {
     const map = await c.get('A').getMap<string, number>('m');
     for (let i = 0; i < 10; i++) await map.put(`P:${i}`, i);
     const b = c.get('B');
-    await until(() => localKeys(b, p.getPartitionId(), 'm').length === 10, 5000, 'B to hold the replica');
+    await until(() => localKeys(b, p.getPartitionId(), 'm').length === 10, 20_000, 'B to hold the replica');
     await b.getPartitionManager().getPartition('P').enable(EnableAction.JOIN_CLUSTER_PURGE);
     assert.equal(localKeys(b, p.getPartitionId(), 'm').length, 10);
   });
@@ -114,7 +114,7 @@ describe('named partitions: enabling', { concurrency: 1 }, () => {
     const a = c.get('A');
     c.members.delete('A');
     await a.shutdown();
-    await until(() => c.get('W').getPartitionManager().getPartition('P').getActiveNode() === 'B', 5000, 'B to be active');
+    await until(() => c.get('W').getPartitionManager().getPartition('P').getActiveNode() === 'B', 20_000, 'B to be active');
     assert.equal(await map.size(), 100, 'nothing lost, although B was asynchronous');
     const [back] = await c.start('A');
     back.getPartitionManager().setMapper(String, new ByPrefix());

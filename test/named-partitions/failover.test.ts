@@ -80,7 +80,7 @@ describe('named partitions: failover', { concurrency: 1 }, () => {
     for (let i = 0; i < n; i += 37) assert.equal(await map.get(`k${i}`), i);
     // the next replica took over the backups
     await map.put('after', 1);
-    await until(() => localKeys(c.get('C'), slot, 'm').includes('after'), 5000, 'C to get the backup');
+    await until(() => localKeys(c.get('C'), slot, 'm').includes('after'), 20_000, 'C to get the backup');
   });
 
   it('asynchronous replica: queued writes lost with the active node are a suffix; the rest is in order', async () => {
@@ -138,7 +138,7 @@ describe('named partitions: failover', { concurrency: 1 }, () => {
     assert.equal(await map.size(), 100);
     // C lost its queue but is a replica of B now: anti-entropy finds the gap and copies B's data.
     await map.put('after', 1);
-    await until(() => localKeys(c.get('C'), slot, 'm').length === 101, 15_000, 'C to catch up from B');
+    await until(() => localKeys(c.get('C'), slot, 'm').length === 101, 30_000, 'C to catch up from B');
   });
 
   it('no live node left: the partition is UNAVAILABLE and writes fail naming it', async () => {
@@ -147,7 +147,7 @@ describe('named partitions: failover', { concurrency: 1 }, () => {
     await map.put('x', 1);
     await c.terminate('A');
     const p = writer.getPartitionManager().getPartition('P');
-    await until(() => p.getState() === 'UNAVAILABLE', 5000, 'P to be unavailable');
+    await until(() => p.getState() === 'UNAVAILABLE', 20_000, 'P to be unavailable');
     await assert.rejects(map.put('y', 2), (e: Error) => e.name === 'ResourceUnavailableError' && e.message.startsWith("partition 'P' is not active"));
   });
 

@@ -24,8 +24,9 @@ export function memberConfig(name: string, o: ClusterOptions): Config {
     clusterName: o.clusterName,
     memberName: name,
     logging: { level: 'error' },
-    nodeActiveTimeoutSeconds: 2,
-    failureDetector: { heartbeatIntervalMs: 100, maxNoHeartbeatMs: 1000 },
+    nodeActiveTimeoutSeconds: 10,
+    // Quick enough for the failover tests, lenient enough for a loaded machine.
+    failureDetector: { heartbeatIntervalMs: 250, maxNoHeartbeatMs: 4000 },
     invocation: { callTimeoutMs: 30_000 },
     ...extra,
     network: { host: '127.0.0.1', port: o.basePort, portCount: o.seeds ?? 6, join: { tcpIp: { enabled: true, members: seeds } }, ...(extra.network ?? {}) },
@@ -43,7 +44,7 @@ export class TestCluster {
       this.members.set(name, instance);
       out.push(instance);
     }
-    await until(() => [...this.members.values()].every((m) => m.getCluster().getMembers().length === this.members.size), 10_000, 'members to see each other');
+    await until(() => [...this.members.values()].every((m) => m.getCluster().getMembers().length === this.members.size), 30_000, 'members to see each other');
     return out;
   }
 

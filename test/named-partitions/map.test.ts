@@ -83,7 +83,7 @@ describe('built-in map', { concurrency: 1 }, () => {
     assert.equal(await second.get('a'), 1, 'clear touches one map only');
     await second.destroy();
     const total = (m: ShoalInstance): number => m.getNodeEngine().getService<MapService>('shoal:map').stores.reduce((n, s) => n + s.entryCount(), 0);
-    await until(() => total(a) === 0 && total(b) === 0, 5000, 'destroy to drop the data on every member');
+    await until(() => total(a) === 0 && total(b) === 0, 20_000, 'destroy to drop the data on every member');
     assert.equal(a.getDistributedObjects().some((o) => o.getName() === 'second'), false);
   });
 
@@ -114,11 +114,11 @@ describe('built-in map', { concurrency: 1 }, () => {
     const [a] = await c.start('A', 'B');
     const map = await a.getMap<string, number>('m');
     const w = writer(map, 500);
-    await until(() => w.acked.size > 100, 5000, 'writes');
+    await until(() => w.acked.size > 100, 20_000, 'writes');
     await c.start('C', 'D');
     await a.getPartitionService().waitForMigrations({ timeout: 60_000 });
     await c.terminate('B');
-    await until(() => a.getCluster().getMembers().length === 3, 5000, 'B to be removed');
+    await until(() => a.getCluster().getMembers().length === 3, 20_000, 'B to be removed');
     await a.getPartitionService().waitForMigrations({ timeout: 60_000 });
     await w.stop();
     for (const [k, v] of w.acked) assert.equal(await map.get(k), v, `${k}`);
@@ -140,14 +140,14 @@ describe('built-in map', { concurrency: 1 }, () => {
     await p.enable(EnableAction.JOIN_CLUSTER);
     const map = await c.get('W').getMap<string, number>('m');
     const w = writer(map, 400, 8);
-    await until(() => w.acked.size > 200, 10_000, 'writes');
+    await until(() => w.acked.size > 200, 30_000, 'writes');
     await p.migrate(null, 'C', [new ReplicaNode('A', ReplicationType.SYNCHRONOUS), new ReplicaNode('B', ReplicationType.ASYNCHRONOUS)]);
     const before = w.count();
-    await until(() => w.count() > before + 50, 10_000, 'writes after the migration');
+    await until(() => w.count() > before + 50, 30_000, 'writes after the migration');
     await c.terminate('C');
-    await until(() => c.get('W').getPartitionManager().getPartition('P').getActiveNode() === 'A', 10_000, 'A to take over');
+    await until(() => c.get('W').getPartitionManager().getPartition('P').getActiveNode() === 'A', 30_000, 'A to take over');
     const after = w.count();
-    await until(() => w.count() > after + 50, 10_000, 'writes after the failover');
+    await until(() => w.count() > after + 50, 30_000, 'writes after the failover');
     await w.stop();
     for (const [k, v] of w.acked) assert.equal(await map.get(k), v, `${k}`);
     assert.equal(localKeys(c.get('A'), p.getPartitionId(), 'm').length, w.acked.size);

@@ -42,7 +42,7 @@ async function split(name: string, port: number, withData = true): Promise<Split
   const mx = await x.getMap<string, string>('m');
   if (withData) {
     for (const k of ['k1', 'k2', 'k3']) await mx.put(k, 'before');
-    await until(() => localKeys(y, p.getPartitionId(), 'm').length === 3, 5000, 'Y to hold the replica');
+    await until(() => localKeys(y, p.getPartitionId(), 'm').length === 3, 20_000, 'Y to hold the replica');
   }
   // Y goes its own way.
   const alone = await y.getPartitionManager().definePartition('MM', { broadcastDefinitionUpdates: false }, 'Y', null);
@@ -91,20 +91,20 @@ describe('named partitions: restoring a multi-master split', { concurrency: 1 },
     const s = await split('np-mm-orphan', 18510, false);
     await restoreY(s, EnableAction.JOIN_CLUSTER);
     // Y now holds X's objects plus its orphan; the partition (X) does not know the orphan.
-    await until(() => localKeys(s.y, s.slot, 'm').length === 2, 5000, 'Y to hold the copy');
+    await until(() => localKeys(s.y, s.slot, 'm').length === 2, 20_000, 'Y to hold the copy');
     assert.deepEqual(sorted(localKeys(s.y, s.slot, 'm')), ['kx', 'ky']);
     const map = await s.x.getMap<string, string>('m');
     assert.equal(await map.get('ky'), undefined);
     assert.deepEqual(await map.keys(), ['kx']);
     // Writes reach Y as a replica again.
     await map.put('k9', 'x');
-    await until(() => localKeys(s.y, s.slot, 'm').includes('k9'), 5000, 'Y to get the backup');
+    await until(() => localKeys(s.y, s.slot, 'm').includes('k9'), 20_000, 'Y to get the backup');
   });
 
   it('JOIN_CLUSTER_PURGE: the restored node drops its objects first; nothing of its side survives', async () => {
     const s = await split('np-mm-purge', 18520);
     await restoreY(s, EnableAction.JOIN_CLUSTER_PURGE);
-    await until(() => sorted(localKeys(s.y, s.slot, 'm')).join() === 'k1,k3,kx', 5000, "Y to hold X's copy");
+    await until(() => sorted(localKeys(s.y, s.slot, 'm')).join() === 'k1,k3,kx', 20_000, "Y to hold X's copy");
     assert.equal(localValue(s.y, s.slot, 'm', 'k1'), 'x');
     const map = await s.y.getMap<string, string>('m');
     assert.deepEqual(sorted(await map.keys()), ['k1', 'k3', 'kx']);
@@ -122,7 +122,7 @@ describe('named partitions: restoring a multi-master split', { concurrency: 1 },
     assert.equal(await map.get('ky'), 'y');
     assert.equal(await map.get('k2'), 'before');
     // Both copies are the merged partition.
-    await until(() => sorted(localKeys(s.y, s.slot, 'm')).join() === 'k1,k2,k3,kx,ky', 5000, 'Y to hold the merged copy');
+    await until(() => sorted(localKeys(s.y, s.slot, 'm')).join() === 'k1,k2,k3,kx,ky', 20_000, 'Y to hold the merged copy');
     assert.deepEqual(sorted(localKeys(s.x, s.slot, 'm')), ['k1', 'k2', 'k3', 'kx', 'ky']);
     assert.equal(localValue(s.y, s.slot, 'm', 'k1'), 'x');
   });

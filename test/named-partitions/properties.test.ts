@@ -120,7 +120,7 @@ describe('named partitions: properties', { concurrency: 1 }, () => {
 
     // Batched: 10 objects per step, to C (not a replica yet, so it follows the changes as they happen).
     let w = writer(map, 50);
-    await until(() => w.acked.size > 10, 5000, 'the writer to run');
+    await until(() => w.acked.size > 10, 20_000, 'the writer to run');
     const batched = await p.migrate({ objectsLockedPerTransaction: 10 }, 'C', [new ReplicaNode('B')]);
     await w.stop();
     assert.equal(batched.properties.objectsLockedPerTransaction, 10);
@@ -136,7 +136,7 @@ describe('named partitions: properties', { concurrency: 1 }, () => {
     const cService = services.get('C')!;
     cService.reset2();
     w = writer(map, 50);
-    await until(() => w.acked.size > 0 && cService.storeCalls > 0, 5000, 'the writer to run');
+    await until(() => w.acked.size > 0 && cService.storeCalls > 0, 20_000, 'the writer to run');
     const onC = c.get('C').getPartitionManager().getPartition('P');
     await onC.migrate({ objectsLockedPerTransaction: 0 }, 'A', [new ReplicaNode('B')]);
     await w.stop();
@@ -184,7 +184,7 @@ describe('named partitions: properties', { concurrency: 1 }, () => {
     const map = await c.get('A').getMap<string, number>('m');
     for (let i = 0; i < 20; i++) await map.put(`k${i}`, i);
     const b = c.get('B');
-    await until(() => localKeys(b, slot, 'm').length === 20, 5000, 'B to hold every backup');
+    await until(() => localKeys(b, slot, 'm').length === 20, 20_000, 'B to hold every backup');
     // Damage B's replica behind the engine's back (a diverged replica).
     const ser = b.getNodeEngine().getSerializationService();
     storeOf(b, slot).maps.get('m')!.delete(ser.toBytes('k3').toString('latin1'));
@@ -223,7 +223,7 @@ describe('named partitions: properties', { concurrency: 1 }, () => {
     const published = await a.getPartitionManager().definePartition('Solo', null, 'A', [new ReplicaNode('B')]);
     await published.enable(EnableAction.JOIN_CLUSTER);
     assert.equal(published.isLocalOnly(), false);
-    await until(() => localKeys(c.get('B'), solo.getPartitionId(), 'm').length === 1, 5000, 'B to copy the objects');
+    await until(() => localKeys(c.get('B'), solo.getPartitionId(), 'm').length === 1, 20_000, 'B to copy the objects');
     assert.equal(await onB.get('x'), 1);
   });
 

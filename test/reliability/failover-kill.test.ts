@@ -37,7 +37,7 @@ test('10 × kill -9 of a random member under concurrent load, 1 sync backup: no 
     await loads[0].call('prepare', { names });
     await loads[1].call('prepare', { names });
     await h.waitClusterSafe(20_000);
-    for (const l of loads) await l.call('startLoad', { names, concurrency: 8 });
+    for (const l of loads) await l.call('startLoad', { names, concurrency: 4 });
 
     const progressed = async (what: string): Promise<void> => {
       const before = await Promise.all(loads.map(async (l) => (await l.call('loadProgress', {})).acked));
@@ -72,6 +72,7 @@ test('10 × kill -9 of a random member under concurrent load, 1 sync backup: no 
     }
     console.log(`failover-kill rounds: ${steps.join('; ')}`);
 
+    console.log(`event-loop stalls (longest, ms): ${await h.eventLoopStalls()}`);
     const tallies = await Promise.all(loads.map((l) => l.call('stopLoad', {}, 60_000)));
     const values = await loads[0].call('get', { names });
     const total = addTallies(tallies);

@@ -381,14 +381,26 @@ export class Harness {
    */
   async waitClusterSafe(timeoutMs: number, expectedMembers = this.live.length): Promise<void> {
     let last: StateInfo[] = [];
+    const started = Date.now();
     await waitUntil(
       async () => {
         const members = this.live;
         last = await Promise.all(members.map((m) => m.call('state', {}, 10_000)));
+        if (process.env.SHOAL_TEST_TRACE_SAFE === '1') {
+          const waiting = last.filter((s) => s.members !== expectedMembers || !s.safe).map((s) => `${s.name}(${s.members}): ${s.unsafe ?? 'members'}`);
+          process.stderr.write(`[safe +${Date.now() - started} ms] ${waiting.join(' | ')}\n`);
+        }
         return last.every((s) => s.members === expectedMembers && s.safe);
       },
-      { timeoutMs, intervalMs: 100, what: () => `cluster safe with ${expectedMembers} members; states: ${JSON.stringify(last)}` },
+      // Not faster: isClusterSafe() computes the whole target table, which costs CPU.
+      { timeoutMs, intervalMs: 250, what: () => `cluster safe with ${expectedMembers} members; states: ${JSON.stringify(last)}` },
     );
+  }
+
+  /** The longest event-loop stall of each member in the cluster, as `name: ms`. */
+  async eventLoopStalls(): Promise<string> {
+    const states = await Promise.all(this.live.map((m) => m.call('state', {}, 10_000)));
+    return states.map((s) => `${s.name}: ${s.eventLoopDelayMaxMs}`).join(', ');
   }
 
   /** SIGKILLs every process still running and waits for them; for `t.after`. */
@@ -437,11 +449,10 @@ export interface WaitUntilOptions {
 /** Re-checks `condition` until it holds; fails at the deadline with `what()`. */
 export async function waitUntil(condition: () => boolean | Promise<boolean>, options: WaitUntilOptions): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
-  let lastError: unknown = null;
   for (;;) {
+    let lastError: unknown = null;
     try {
       if (await condition()) return;
-      lastError = null;
     } catch (error) {
       lastError = error;
     }

@@ -180,6 +180,9 @@ function observeChunkFrames(i: ShoalInstance): void {
 }
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
+/** Never reset: the longest stall of this process, reported by `state`. */
+const stateLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+stateLoopDelay.enable();
 
 const counters = new Map<string, Counter>();
 async function counter(name: string): Promise<Counter> {
@@ -280,6 +283,7 @@ async function state(): Promise<StateInfo> {
     safe,
     ...(unsafe !== undefined ? { unsafe } : {}),
     localPartitions: partitions.getLocalPartitions().length,
+    eventLoopDelayMaxMs: Math.round(stateLoopDelay.max / 1e6),
   };
 }
 

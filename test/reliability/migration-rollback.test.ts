@@ -68,5 +68,6 @@ test('a migration whose destination dies mid-way is rolled back: the partition s
     assert.deepEqual(await lite.call('get', { names }), expected, 'every counter is intact after the re-planned migrations');
     const [value] = (await lite.call('inc', { name, times: 1, amount: 1 })).outcomes;
     assert.equal(value, amounts[p] + 2, `partition ${p} accepts calls on its new owner`);
+    console.log(`migration-rollback: partition ${p} held at migration.apply on ${c.name}, killed; stayed on ${source.name}; re-planned to ${d.name}; ${failedLog.length} rollback log line(s)`);
   });
 });

@@ -21,7 +21,7 @@ test('100 counters under continuous load stay exact while members join (3→6) a
 
     const names = counterNames('mul', 100);
     await lite.call('prepare', { names });
-    await lite.call('startLoad', { names, concurrency: 16 });
+    await lite.call('startLoad', { names, concurrency: 8 });
 
     // Progress must continue through every step: wait for more acknowledged calls each time.
     const progressed = async (what: string): Promise<void> => {
@@ -49,6 +49,7 @@ test('100 counters under continuous load stay exact while members join (3→6) a
     }
     assert.equal(h.liveData.length, 2);
 
+    console.log(`event-loop stalls (longest, ms): ${await h.eventLoopStalls()}`);
     const tally = await lite.call('stopLoad', {}, 60_000);
     const values = await lite.call('get', { names });
     const acked = sum(tally.acked);

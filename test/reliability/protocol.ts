@@ -59,6 +59,8 @@ export interface StateInfo {
   /** Why the member is not safe (its waitForMigrations message), when it is not. */
   readonly unsafe?: string;
   readonly localPartitions: number;
+  /** Longest event-loop delay of this process so far (ms). */
+  readonly eventLoopDelayMaxMs: number;
 }
 
 export interface PlacementInfo {

@@ -49,6 +49,7 @@ test('two members killed at once with 2 sync backups: nothing acknowledged is lo
       await h.waitClusterSafe(30_000);
     }
 
+    console.log(`event-loop stalls (longest, ms): ${await h.eventLoopStalls()}`);
     const tally = await load.call('stopLoad', {}, 60_000);
     const values = await load.call('get', { names });
     const acked = sum(tally.acked);
