@@ -7,6 +7,7 @@ import { createMemberLogger } from './engine/logging.js';
 import { Node } from './engine/node.js';
 import { createNodeRuntime } from './engine/node-runtime.js';
 import { TcpTransport } from './transport/tcp.js';
+import { MAP_SERVICE_NAME } from './map/name.js';
 import type { FaultSites } from './engine/fault-sites.js';
 
 export interface InstanceOptions {
@@ -31,7 +32,13 @@ async function startMember(config: ResolvedConfig, options: InstanceOptions): Pr
   const services = new Map<string, object>();
   for (const svc of config.services) {
     if (!svc.enabled) continue;
-    services.set(svc.name, await instantiateService(svc, baseDir));
+    services.set(svc.name, await instantiateService(svc, baseDir, config.source?.file));
+  }
+  if (!services.has(MAP_SERVICE_NAME)) {
+    // The built-in map is written against the public API (src/index.ts), which imports this
+    // module: loading it here, once the public API is fully evaluated, avoids an import cycle.
+    const { MapService } = await import('./map/map-service.js');
+    services.set(MAP_SERVICE_NAME, new MapService());
   }
   const runtime = createNodeRuntime();
   const logger = createMemberLogger(config.logging.level);

@@ -82,6 +82,8 @@ export class MembershipCore {
   /** Seeds that refused a connection during this join attempt. */
   private readonly unreachableSeeds = new Set<string>();
   private discovery = false;
+  /** When a member of an existing cluster last answered our join (−∞: never, this attempt). */
+  private clusterSeenAt = -Infinity;
 
   constructor(local: MemberInfo, options: MembershipOptions) {
     this.local = local;
@@ -118,6 +120,7 @@ export class MembershipCore {
     this.fellowJoiners.clear();
     this.masterHint = null;
     this.unreachableSeeds.clear();
+    this.clusterSeenAt = -Infinity;
     this.listValue = { version: 0, members: [] };
     this.lastHeard.clear();
     if (this.seeds.length === 0 && !this.discovery) return this.becomeMaster(now);
@@ -153,10 +156,16 @@ export class MembershipCore {
         if (this.stateValue === 'joining') this.fellowJoiners.set(message.member.address, message.member);
         return [];
       case 'join-master-is':
-        if (this.stateValue === 'joining' && message.master !== this.local.address) {
+        if (this.stateValue !== 'joining') return [];
+        // A cluster exists: this member must join it, never found one of its own.
+        this.clusterSeenAt = now;
+        if (message.master !== this.local.address) {
           this.masterHint = message.master;
           return [this.send(message.master, { type: 'join-request', member: this.local })];
         }
+        // They still follow our previous incarnation (we restarted faster than they noticed):
+        // keep asking the seeds until one of them has taken over as master.
+        this.masterHint = null;
         return [];
       case 'member-list':
         return this.handleMemberList(from, message.list, now);
@@ -182,7 +191,8 @@ export class MembershipCore {
     this.unreachableSeeds.add(address);
     // Nobody is listening at any seed and no other joiner spoke to us: we are the first member,
     // no need to wait out the join timeout.
-    if (!this.discovery && this.fellowJoiners.size === 0 && this.masterHint === null && this.seeds.every((s) => this.unreachableSeeds.has(s))) {
+    // A seed that answered during this join is alive even if its connection was reset since.
+    if (!this.discovery && this.clusterSeenAt === -Infinity && this.fellowJoiners.size === 0 && this.masterHint === null && this.seeds.every((s) => this.unreachableSeeds.has(s))) {
       return this.becomeMaster(now);
     }
     return [];
@@ -223,6 +233,15 @@ export class MembershipCore {
 
   private tickJoining(now: number): MembershipEffect[] {
     if (now - this.joinStartedAt < this.options.joinTimeoutMs) {
+      if (now - this.lastHeartbeatSent >= this.options.heartbeatIntervalMs) {
+        this.lastHeartbeatSent = now;
+        return this.sendJoinRequests();
+      }
+      return [];
+    }
+    // A member of an existing cluster answered recently: keep asking rather than found a second
+    // cluster (there is no merge, so a split brain would be for good).
+    if (now - this.clusterSeenAt < this.options.joinTimeoutMs) {
       if (now - this.lastHeartbeatSent >= this.options.heartbeatIntervalMs) {
         this.lastHeartbeatSent = now;
         return this.sendJoinRequests();

@@ -7,7 +7,6 @@ import type { MemberInfo, MemberList, MembershipMessage } from '../core/membersh
 import type { Runtime } from '../core/runtime.js';
 import { CONFIG_LIMITS } from '../config/limits.js';
 import type { ResolvedConfig } from '../config/types.js';
-import { MAP_SERVICE_NAME } from '../map/name.js';
 import { ObjectDataInput, ObjectDataOutput } from '../serialization/object-data.js';
 import { partitionIdOf } from '../serialization/partition-key.js';
 import { SerializationService } from '../serialization/serialization-service.js';
@@ -30,9 +29,6 @@ import { FrameKind } from './wire.js';
 import './migration-ops.js';
 
 export type NodeState = 'created' | 'starting' | 'active' | 'shutting-down' | 'stopped';
-
-/** The built-in map's module, once loaded. */
-let builtinMap: typeof import('../map/map-service.js') | null = null;
 
 export interface NodeOptions {
   readonly config: ResolvedConfig;
@@ -187,13 +183,6 @@ export class Node {
       otherMembers: () => this.cluster.getMembers().filter((m) => !m.localMember).map((m) => m.address),
     });
 
-    if (!this.services.has(MAP_SERVICE_NAME)) {
-      // The built-in map is written against the public SPI only, so it is loaded when the first
-      // member starts (a static import would be a cycle through src/index.ts); later starts do
-      // not wait for it.
-      builtinMap ??= await import('../map/map-service.js');
-      this.services.set(MAP_SERVICE_NAME, new builtinMap.MapService());
-    }
     for (const [name, service] of this.services) {
       if (isManagedService(service)) {
         const props = cfg.services.find((s) => s.name === name)?.properties ?? {};

@@ -166,6 +166,7 @@ export class OperationServiceImpl implements OperationService {
     this.executor = new PartitionExecutor(deps.partitionCount, (p, e) => deps.logger.error({ partitionId: p, err: e }, 'partition task failed'));
     this.replicaVersions = new ReplicaVersions(deps.partitionCount);
     this.backupIndexMax = new Uint8Array(deps.partitionCount);
+    this.ackWaiting = new Uint16Array(deps.partitionCount);
     this.callRecords = new CallRecords(deps.partitionCount, { recordsPerPartitionMax: 10_000, recordAgeMaxMs: 10 * 60_000 });
     this.input = new ObjectDataInput(Buffer.alloc(0), 0, 0, deps.registry);
   }
@@ -389,7 +390,13 @@ export class OperationServiceImpl implements OperationService {
     const response = op.returnsResponse() ? op.getResponse() : undefined;
     if (partitionId >= 0 && callKey !== null) this.callRecords.put(partitionId, callKey, response, this.deps.runtime.clock.now());
     if (partitionId >= 0 && isBackupAwareOperation(op) && op.shouldBackup()) {
-      const waitFor = this.sendBackups(op, partitionId, callKey, response);
+      const sent = this.sendBackups(op, partitionId, callKey, response);
+      let waitFor: Promise<boolean> | null = null;
+      if (sent !== null) {
+        // While waiting, a replica sync may capture this partition at once (see isAwaitingBackupAcks).
+        this.ackWaiting[partitionId]++;
+        waitFor = sent.finally(() => this.ackWaiting[partitionId]--);
+      }
       if (waitFor !== null && this.deps.faults.active && this.deps.faults.bugs?.ackBeforeBackups === true) {
         // Deliberate bug (simulator tests only): answer before the sync backups acknowledged.
         this.respondOk(target, response);
@@ -556,6 +563,13 @@ export class OperationServiceImpl implements OperationService {
       }
       done();
     });
+  }
+
+  /** Per partition: operations whose run() finished and that wait for sync backup acks. */
+  private readonly ackWaiting: Uint16Array;
+
+  isAwaitingBackupAcks(partitionId: number): boolean {
+    return this.ackWaiting[partitionId] > 0;
   }
 
   /** Backup acknowledgements held until a full copy of the replica arrives, by partition. */

@@ -162,6 +162,8 @@ interface IncomingReplica {
   /** Not REPLACE: the destination kept its own data (a named partition's restore). */
   readonly mergePolicy: MergePolicy;
   applied: boolean;
+  /** When the first chunk arrived; an unapplied copy older than the migration timeout is dead. */
+  readonly startedAt: number;
 }
 
 interface ActiveMigration {
@@ -170,6 +172,9 @@ interface ActiveMigration {
   readonly ownerUuid: string;
   readonly startedAt: number;
 }
+
+/** How many finalized migration ids a member remembers (to ignore resent finalizes and late chunks). */
+const FINALIZED_REMEMBERED_MAX = 10_000;
 
 /** After a migration to a member failed, no new migration goes there for this long. */
 const MIGRATION_RETRY_PAUSE_MS = 1000;
@@ -227,6 +232,7 @@ export class PartitionServiceImpl implements PartitionService {
     // Re-plan periodically too: a migration that failed is retried without waiting for an event.
     this.planTimer = this.deps.runtime.timers.every(500, () => {
       this.maybeMigrate();
+      this.expireIncoming();
       this.notifySafeWaiters();
     });
   }
@@ -776,8 +782,11 @@ export class PartitionServiceImpl implements PartitionService {
   private dropSurplusReplicas(target: readonly ReplicaRow[]): void {
     let changed = false;
     for (let p = 0; p < this.deps.partitionCount; p++) {
-      if (this.active.has(p)) continue;
+      if (this.active.has(p) || this.finalizing.has(p)) continue;
       const row = this.table.row(p);
+      // Never fewer live replicas while moving: a leaving owner hands over first (its move makes
+      // the surplus slot the leaving member's own), then the surplus goes.
+      if (row[0] !== null && this.leaving.has(row[0])) continue;
       let next: ReplicaRow | null = null;
       for (let r = 1; r < REPLICA_COUNT_MAX; r++) {
         // A named slot keeps a member its target still lists elsewhere: a move reorders it.
@@ -888,18 +897,7 @@ export class PartitionServiceImpl implements PartitionService {
     this.emitMigration('completed', move);
     const finalizing: Promise<unknown>[] = [];
     const finalize = (uuid: string | null, order: FinalizeOrder): void => {
-      if (uuid === null) return;
-      const address = this.addresses.get(uuid);
-      if (address === undefined) return;
-      const done = this.deps.operations
-        .createInvocationBuilderOnMember(INTERNAL_SERVICE, new MigrationFinalizeOp(order), address)
-        .setCallTimeout(this.deps.settings.migrationTimeoutMs)
-        .invoke()
-        .catch((error: unknown) => {
-          // A member that already left needs no finalize; anything else is worth a warning.
-          if (this.addresses.has(uuid) && this.deps.isRunning()) this.deps.logger.warn({ err: error, partitionId: p }, 'migration finalize failed');
-        });
-      finalizing.push(done);
+      if (uuid !== null) finalizing.push(this.sendFinalize(uuid, order));
     };
     finalize(move.destination, { migrationId: active.id, partitionId: p, commit: true, currentIndex: destOldIndex, newIndex: move.replicaIndex, endpoint: 'DESTINATION' });
     if (source !== null && source !== move.destination) {
@@ -919,6 +917,29 @@ export class PartitionServiceImpl implements PartitionService {
     this.maybeMigrate();
   }
 
+  /**
+   * Sends a commit or rollback to one end of a migration until it is acknowledged, the member
+   * left, or this member stops being master: a lost finalize would leave an owner frozen or a
+   * destination waiting for good. Finalize is idempotent on the receiving end.
+   */
+  private async sendFinalize(uuid: string, order: FinalizeOrder): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const address = this.addresses.get(uuid);
+      if (address === undefined || !this.deps.isRunning() || !this.deps.cluster.isMaster()) return;
+      try {
+        await this.deps.operations
+          .createInvocationBuilderOnMember(INTERNAL_SERVICE, new MigrationFinalizeOp(order), address)
+          .setCallTimeout(Math.min(this.deps.settings.migrationTimeoutMs, 5000))
+          .invoke();
+        return;
+      } catch (error) {
+        if (!this.addresses.has(uuid) || !this.deps.isRunning()) return;
+        if (attempt === 3) this.deps.logger.warn({ err: error, partitionId: order.partitionId }, 'migration finalize not acknowledged yet; still retrying');
+        await new Promise<void>((resolve) => this.deps.runtime.timers.after(Math.min(100 * attempt, 2000), resolve));
+      }
+    }
+  }
+
   private abortActive(p: number, reason: string, expected?: ActiveMigration): void {
     const active = this.active.get(p);
     if (active === undefined || (expected !== undefined && active !== expected)) return;
@@ -928,13 +949,7 @@ export class PartitionServiceImpl implements PartitionService {
     this.deps.logger.warn({ partitionId: p, replicaIndex: active.move.replicaIndex, reason }, 'migration failed; rolled back and re-planned');
     this.emitMigration('failed', active.move, reason);
     const rollback = (uuid: string, endpoint: FinalizeOrder['endpoint'], index: number): void => {
-      const address = this.addresses.get(uuid);
-      if (address === undefined) return;
-      this.deps.operations
-        .createInvocationBuilderOnMember(INTERNAL_SERVICE, new MigrationFinalizeOp({ migrationId: active.id, partitionId: p, commit: false, currentIndex: index, newIndex: index, endpoint }), address)
-        .setCallTimeout(this.deps.settings.migrationTimeoutMs)
-        .invoke()
-        .catch(() => {});
+      void this.sendFinalize(uuid, { migrationId: active.id, partitionId: p, commit: false, currentIndex: index, newIndex: index, endpoint });
     };
     rollback(active.move.destination, 'DESTINATION', this.table.replicaIndexOf(p, active.move.destination));
     if (active.ownerUuid !== active.move.destination) rollback(active.ownerUuid, active.move.replicaIndex === 0 ? 'SOURCE' : 'OWNER', 0);
@@ -1037,6 +1052,9 @@ export class PartitionServiceImpl implements PartitionService {
           const fault = this.deps.faults.active ? this.deps.faults.atMigrationStep('migration.prepare', p) : null;
           if (fault) await fault;
           if (this.table.owner(p) !== this.localUuid) throw new Error(`lost ownership of partition ${p}`);
+          // The master may have given up on this migration (and sent its rollback) before the
+          // request reached the front of the queue: freezing now would never be undone.
+          if (this.finalized.has(order.migrationId)) throw new Error(`migration ${order.migrationId} was already finalized`);
           this.frozen.set(p, { migrationId: order.migrationId, masterUuid: order.masterUuid, replicaIndex: order.replicaIndex, destinationUuid: order.destinationUuid });
           if (order.replicaIndex === 0) {
             const event = new PartitionMigrationEvent(p, MigrationEndpoint.SOURCE, 0, -1);
@@ -1219,7 +1237,11 @@ export class PartitionServiceImpl implements PartitionService {
   }
 
   /** Captures every migration-aware service's replica data and sends it in bounded chunks. */
-  private async streamReplica(header: Omit<ChunkHeader, 'first' | 'last'>, destination: Address): Promise<[number, number]> {
+  /**
+   * `eager`: capture every service's data (and the call records) before the first await, so the
+   * copy is consistent even though the partition is not frozen (a replica sync).
+   */
+  private async streamReplica(header: Omit<ChunkHeader, 'first' | 'last'>, destination: Address, eager = false): Promise<[number, number]> {
     const p = header.partitionId;
     // Every replica of a named partition is a full copy of its active node's data, so services
     // are asked for replica 0's data whatever the destination's index.
@@ -1231,8 +1253,10 @@ export class PartitionServiceImpl implements PartitionService {
     let entries = 0;
     let bytes = 0;
     let first = true;
+    const exportRecords = (): [string, unknown, number][] => this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now()).map(([k, r]): [string, unknown, number] => [k, r.response, r.at]);
+    const capturedRecords = eager ? exportRecords() : null;
     const flush = async (last: boolean): Promise<void> => {
-      const records = last ? this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now()).map(([k, r]): [string, unknown, number] => [k, r.response, r.at]) : [];
+      const records = last ? (capturedRecords ?? exportRecords()) : [];
       const op = new MigrationChunkOp({ ...header, first, last }, chunk, records);
       first = false;
       chunk = [];
@@ -1249,14 +1273,21 @@ export class PartitionServiceImpl implements PartitionService {
       entries++;
       bytes += encoded.length;
     };
+    const captured: [string, Operation][] = [];
     for (const [name, service] of this.deps.migrationAwareServices()) {
       if (isChunkedMigrationAwareService(service)) {
-        for (const op of service.prepareReplicationChunks(event, budget)) await add(name, op);
+        for (const op of service.prepareReplicationChunks(event, budget)) {
+          if (eager) captured.push([name, op]);
+          else await add(name, op);
+        }
       } else {
         const op = service.prepareReplicationOperation(event);
-        if (op !== null) await add(name, op);
+        if (op === null) continue;
+        if (eager) captured.push([name, op]);
+        else await add(name, op);
       }
     }
+    for (const [name, op] of captured) await add(name, op);
     await flush(true);
     return [entries, bytes];
   }
@@ -1284,6 +1315,12 @@ export class PartitionServiceImpl implements PartitionService {
             // (it may be the owner by now), or a migration is bringing it a newer one; applying
             // it would replace newer data. If a copy is still needed, the request is asked again.
             resolve();
+            return;
+          }
+          // A chunk that arrives after its migration was finalized (a late or duplicated frame)
+          // must not start a copy nobody will finalize.
+          if (!isSync && this.finalized.has(header.migrationId)) {
+            reject(new Error(`migration ${header.migrationId} is already finalized`));
             return;
           }
           if (header.first) this.beginIncoming(header, isSync);
@@ -1375,7 +1412,7 @@ export class PartitionServiceImpl implements PartitionService {
     const inSync = previousIndex >= 0 && !this.deps.operations.replicaVersions.isDirty(p) && this.deps.operations.replicaVersions.get(p) === header.replicaVersion && previousIndex <= header.replicaIndex;
     const merging = !isSync && header.mergePolicy !== MergePolicy.REPLACE;
     if (!isSync) {
-      this.incoming.set(p, { migrationId: header.migrationId, masterUuid: header.masterUuid, replicaIndex: header.replicaIndex, previousIndex, mergePolicy: header.mergePolicy, applied: false });
+      this.incoming.set(p, { migrationId: header.migrationId, masterUuid: header.masterUuid, replicaIndex: header.replicaIndex, previousIndex, mergePolicy: header.mergePolicy, applied: false, startedAt: this.deps.runtime.clock.now() });
       const event = new PartitionMigrationEvent(p, MigrationEndpoint.DESTINATION, previousIndex, header.replicaIndex, header.mergePolicy);
       for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
     }
@@ -1387,12 +1424,46 @@ export class PartitionServiceImpl implements PartitionService {
     if (header.batched && !isSync) this.deps.operations.replicaVersions.set(p, header.replicaVersion);
   }
 
+  /** Migration ids (and id/endpoint pairs) this member finalized, oldest first, bounded. */
+  private readonly finalized = new Set<string>();
+
+  private rememberFinalized(key: string): void {
+    this.finalized.add(key);
+    if (this.finalized.size > FINALIZED_REMEMBERED_MAX) this.finalized.delete(this.finalized.values().next().value as string);
+  }
+
+  /**
+   * A copy that never completed within the migration timeout belongs to a migration the master
+   * has given up on (its request timed out there too): drop it. An applied copy is left to its
+   * finalize, which the master resends until acknowledged, or to the next master's table.
+   */
+  private expireIncoming(): void {
+    const now = this.deps.runtime.clock.now();
+    for (const [p, inc] of [...this.incoming]) {
+      if (inc.applied || now - inc.startedAt < this.deps.settings.migrationTimeoutMs * 2) continue;
+      this.deps.logger.warn({ partitionId: p, migrationId: inc.migrationId }, 'dropping a migration copy that never completed');
+      this.incoming.delete(p);
+      this.rememberFinalized(inc.migrationId);
+      this.notifyServices(p, false, MigrationEndpoint.DESTINATION, inc.previousIndex, inc.previousIndex);
+      if (this.table.replicaIndexOf(p, this.localUuid) < 0) this.clearReplica(p);
+      else this.requestReplicaSync(p);
+    }
+  }
+
   async finalizeMigration(order: FinalizeOrder): Promise<void> {
     const p = order.partitionId;
     const fault = this.deps.faults.active ? this.deps.faults.atMigrationStep('migration.finalize', p) : null;
     if (fault) await fault;
     await new Promise<void>((resolve) => {
       this.deps.operations.executor.submit(p, () => {
+        // Finalize may be resent (the master retries until acknowledged): apply it once.
+        const key = `${order.migrationId}/${order.endpoint}`;
+        if (this.finalized.has(key)) {
+          resolve();
+          return;
+        }
+        this.rememberFinalized(key);
+        this.rememberFinalized(order.migrationId);
         const f = this.frozen.get(p);
         if (f?.migrationId === order.migrationId) this.frozen.delete(p);
         const inc = this.incoming.get(p);
@@ -1451,17 +1522,22 @@ export class PartitionServiceImpl implements PartitionService {
   /** Owner side of a replica sync: capture between operations and stream it to the requester. */
   serveReplicaSync(p: number, replicaIndex: number, requester: Address): boolean {
     if (this.table.owner(p) !== this.localUuid) return false;
-    this.deps.operations.executor.submit(p, async () => {
+    const serve = async (): Promise<void> => {
       // Checked again at capture: a request queued behind a migration of this partition may run
       // after this member handed the partition over (and dropped its data).
       if (this.table.owner(p) !== this.localUuid) return;
       const header = { migrationId: `sync:${this.nextSyncId++}`, partitionId: p, replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: MergePolicy.REPLACE };
       try {
-        await this.streamReplica(header, requester);
+        await this.streamReplica(header, requester, true);
       } catch (error) {
         this.deps.logger.warn({ err: error, partitionId: p }, 'replica sync failed; the backup will ask again');
       }
-    });
+    };
+    // The operation holding the partition may be waiting for this very replica's acknowledgement
+    // (the replica holds it until its copy arrives). Its run() is over, so the data is consistent
+    // now: capture at once instead of queueing behind it, which would stall the partition.
+    if (this.deps.operations.isAwaitingBackupAcks(p)) void serve();
+    else this.deps.operations.executor.submit(p, serve);
     return true;
   }
 
