@@ -185,9 +185,12 @@ export class MembershipCore {
    * The transport could not reach `address`. Only noted: removal is decided by missing heartbeats,
    * so a brief connection loss does not remove a healthy member.
    */
-  peerUnreachable(address: string, now: number): MembershipEffect[] {
+  peerUnreachable(address: string, now: number, refused = true): MembershipEffect[] {
     if (this.stateValue !== 'joining') return [];
     if (address === this.masterHint) this.masterHint = null;
+    // Only a refused connection proves nobody listens there; a reset or a timeout may hide a
+    // live member (and founding a second cluster is for good: there is no merge).
+    if (!refused) return [];
     this.unreachableSeeds.add(address);
     // Nobody is listening at any seed and no other joiner spoke to us: we are the first member,
     // no need to wait out the join timeout.

@@ -81,8 +81,9 @@ export class ClusterService implements Cluster {
     this.apply(this.core.handle(from.key, message, this.deps.runtime.clock.now()));
   }
 
-  peerUnreachable(peer: Address): void {
-    this.apply(this.core.peerUnreachable(peer.key, this.deps.runtime.clock.now()));
+  /** `reason` from the transport: only a refused connection counts as "nobody listening". */
+  peerUnreachable(peer: Address, reason: string): void {
+    this.apply(this.core.peerUnreachable(peer.key, this.deps.runtime.clock.now(), /refused/i.test(reason)));
   }
 
   private apply(effects: readonly MembershipEffect[]): void {

@@ -224,7 +224,7 @@ export class Node {
       onPeerUnreachable: (peer, reason) => {
         this.logger.debug({ peer: peer.key, reason }, 'peer unreachable');
         if (this.stateValue === 'stopped' || this.cluster === undefined) return;
-        this.cluster.peerUnreachable(peer);
+        this.cluster.peerUnreachable(peer, reason);
         this.operations.onTargetGone(peer);
       },
     };
