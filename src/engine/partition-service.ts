@@ -1440,6 +1440,17 @@ export class PartitionServiceImpl implements PartitionService {
   private expireIncoming(): void {
     const now = this.deps.runtime.clock.now();
     for (const [p, inc] of [...this.incoming]) {
+      if (inc.applied && inc.masterUuid !== this.masterUuid && this.masterUuid !== null) {
+        // Ordered by a master that is gone, and it arrived after the new master's table was
+        // reconciled: that table decides, as for any orphaned migration.
+        const committed = this.table.replica(p, inc.replicaIndex) === this.localUuid;
+        this.incoming.delete(p);
+        this.rememberFinalized(inc.migrationId);
+        this.notifyServices(p, committed, MigrationEndpoint.DESTINATION, inc.previousIndex, committed ? inc.replicaIndex : inc.previousIndex);
+        if (!committed && this.table.replicaIndexOf(p, this.localUuid) < 0) this.clearReplica(p);
+        else if (!committed) this.requestReplicaSync(p);
+        continue;
+      }
       if (inc.applied || now - inc.startedAt < this.deps.settings.migrationTimeoutMs * 2) continue;
       this.deps.logger.warn({ partitionId: p, migrationId: inc.migrationId }, 'dropping a migration copy that never completed');
       this.incoming.delete(p);
