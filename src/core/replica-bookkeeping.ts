@@ -119,12 +119,6 @@ export class CallRecords {
     return out;
   }
 
-  import(partitionId: number, records: readonly (readonly [string, CallRecord])[]): void {
-    const map = new Map<string, CallRecord>();
-    for (const [key, record] of records) map.set(key, record);
-    this.byPartition[partitionId] = map;
-  }
-
   clear(partitionId: number): void {
     this.byPartition[partitionId] = undefined;
   }

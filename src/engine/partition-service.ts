@@ -1255,8 +1255,7 @@ export class PartitionServiceImpl implements PartitionService {
     let first = true;
     const exportRecords = (): [string, unknown, number][] => this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now()).map(([k, r]): [string, unknown, number] => [k, r.response, r.at]);
     const capturedRecords = eager ? exportRecords() : null;
-    const flush = async (last: boolean): Promise<void> => {
-      const records = last ? (capturedRecords ?? exportRecords()) : [];
+    const flush = async (last: boolean, records: [string, unknown, number][] = []): Promise<void> => {
       const op = new MigrationChunkOp({ ...header, first, last }, chunk, records);
       first = false;
       chunk = [];
@@ -1288,7 +1287,24 @@ export class PartitionServiceImpl implements PartitionService {
       }
     }
     for (const [name, op] of captured) await add(name, op);
-    await flush(true);
+    // Call records travel in chunks of their own size budget too (a partition may hold thousands).
+    const records = capturedRecords ?? exportRecords();
+    let batch: [string, unknown, number][] = [];
+    let batchBytes = 0;
+    for (const record of records) {
+      out.clear();
+      out.writeObject(record);
+      const size = out.position();
+      if (batch.length > 0 && chunkBytes + batchBytes + size > budget) {
+        await flush(false, batch);
+        batch = [];
+        batchBytes = 0;
+      }
+      batch.push(record);
+      batchBytes += size;
+      bytes += size;
+    }
+    await flush(true, batch);
     return [entries, bytes];
   }
 
@@ -1336,12 +1352,13 @@ export class PartitionServiceImpl implements PartitionService {
             op._replicaIndex = header.replicaIndex;
             await op.run();
           }
+          // Call records may come in any chunk (they are chunked like the data): merge them.
+          for (const [k, response, at] of records) this.deps.operations.callRecords.put(p, k, response, at);
           if (header.last) {
             const rv = this.deps.operations.replicaVersions;
             if (header.batched && !isSync && (rv.isDirty(p) || rv.get(p) !== header.replicaVersion)) {
               throw new Error(`batched copy of partition ${p} fell behind (at version ${rv.get(p)}${rv.isDirty(p) ? ', dirty' : ''}, owner at ${header.replicaVersion}): a change sent during the copy was lost`);
             }
-            this.deps.operations.callRecords.import(p, records.map(([k, response, at]) => [k, { response, at }] as const));
             this.deps.operations.replicaVersions.set(p, header.replicaVersion);
             if (isSync) {
               this.syncRequested.delete(p);

@@ -5,6 +5,12 @@
  *
  * No fixed sleeps stand in for conditions: every wait is for a line, an exit or a polled
  * condition, bounded by a deadline, and a timeout fails with what the processes printed last.
+ *
+ * Each test file owns 100 ports (19000-19099, 19100-19199, ...). Environment:
+ *   SHOAL_RELIABILITY_PORT_OFFSET=n  shifts every range (two runs at once on one host);
+ *   SHOAL_TEST_ECHO=1                echoes every process's output;
+ *   SHOAL_TEST_TRACE_SAFE=1          traces why the cluster is not safe yet while waiting;
+ *   SHOAL_TEST_SEED=n                replays failover-kill's sequence of victims.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -42,6 +48,16 @@ export const DEFAULT_SPEC: Omit<MemberSpec, 'name' | 'port' | 'seeds' | 'cluster
   standby: false,
   bulkService: false,
   logLevel: 'info',
+};
+
+/**
+ * For tests that kill no member: a failure detector that tolerates the multi-second stalls two
+ * busy cores produce (see the report on false suspicions), since nothing there waits for a
+ * detection. Tests that kill members keep the 2 s detector.
+ */
+export const NO_KILL_DETECTOR: Pick<MemberSpec, 'heartbeatIntervalMs' | 'maxNoHeartbeatMs'> = {
+  heartbeatIntervalMs: 500,
+  maxNoHeartbeatMs: 10_000,
 };
 
 interface Pending {
@@ -309,14 +325,17 @@ export class Harness {
     for (const m of this.members) m.signal('SIGKILL');
   };
 
-  /** `basePort`: first port of this test file's range of 100. */
+  /** Ports `basePort .. basePort + portCount - 1` are this harness's (a test file owns 100). */
   constructor(
     basePort: number,
     readonly defaults: Partial<MemberSpec> = {},
+    portCount = 100,
   ) {
-    this.nextPort = basePort;
-    this.portEnd = basePort + 100;
-    this.clusterName = `reliability-${basePort}-${process.pid}`;
+    // Two runs of these tests at once on one host need different ports: shift every range.
+    const offset = Number(process.env.SHOAL_RELIABILITY_PORT_OFFSET ?? 0);
+    this.nextPort = basePort + offset;
+    this.portEnd = basePort + offset + portCount;
+    this.clusterName = `reliability-${this.nextPort}-${process.pid}`;
     process.once('exit', this.onExit);
   }
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Harness, counterNames, sum, waitUntil } from './harness.js';
+import { Harness, NO_KILL_DETECTOR, counterNames, sum, waitUntil } from './harness.js';
 
 const BASE_PORT = 19200;
 const BASE_PORT_RECORDS = 19250;
@@ -16,7 +16,7 @@ const ENTRIES = 1_000_000;
 const CHUNK_BYTES = 32 * 1024;
 
 test('1,000,000 entries migrate to a joining member in bounded chunks, every value intact', async (t) => {
-  const h = new Harness(BASE_PORT, { bulkService: true, chunkBytesMax: CHUNK_BYTES, gracefulShutdownTimeoutMs: 60_000 });
+  const h = new Harness(BASE_PORT, { bulkService: true, chunkBytesMax: CHUNK_BYTES, gracefulShutdownTimeoutMs: 60_000, ...NO_KILL_DETECTOR }, 50);
   t.after(() => h.cleanup());
   await h.run(async () => {
     const first = await h.start({ name: 'first' });
@@ -68,7 +68,7 @@ test('1,000,000 entries migrate to a joining member in bounded chunks, every val
  */
 test('migration chunk frames stay within the configured chunk size when partitions carry many call records', async (t) => {
   const chunkBytes = 16 * 1024;
-  const h = new Harness(BASE_PORT_RECORDS, { chunkBytesMax: chunkBytes });
+  const h = new Harness(BASE_PORT_RECORDS, { chunkBytesMax: chunkBytes, ...NO_KILL_DETECTOR }, 50);
   t.after(() => h.cleanup());
   await h.run(async () => {
     await h.start({ name: 'first' });

@@ -16,6 +16,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { CounterService, type Counter } from '../../examples/counter/counter.js';
 import type { FaultSites } from '../../src/engine/fault-sites.js';
+import { INTERNAL_SERVICE } from '../../src/engine/internal-operation.js';
+import { MigrationChunkOp } from '../../src/engine/migration-ops.js';
 import { FrameKind } from '../../src/engine/wire.js';
 import {
   IndeterminateOperationStateError,
@@ -157,8 +159,8 @@ async function start(seeds: readonly string[]): Promise<void> {
   process.stdout.write(`READY ${JSON.stringify({ address: i.getNodeEngine().getThisAddress().key, uuid: i.getCluster().getLocalMember().uuid, pid: process.pid })}\n`);
 }
 
-// Observe migration chunk frames as they arrive (OPERATION frames for MigrationChunkOp, type 4
-// of the internal service), to check that none exceeds the configured chunk size.
+// Observe migration chunk frames as they arrive (OPERATION frames carrying a MigrationChunkOp of
+// the internal service), to check that none exceeds the configured chunk size.
 const frames = { chunkMax: 0, chunks: 0 };
 function observeChunkFrames(i: ShoalInstance): void {
   const ops = i.node.operations;
@@ -167,12 +169,14 @@ function observeChunkFrames(i: ShoalInstance): void {
   const headerBytes = 1 + 4 + 8 + 4 + 1; // kind, epoch, call id, partition, flags (wire.ts)
   ops.handleFrame = (from, kind, frame) => {
     if (kind === FrameKind.OPERATION && frame.length > headerBytes + 8) {
-      peek.reset(frame, headerBytes, frame.length);
-      const service = peek.readUTF();
-      const typeId = peek.readInt();
-      if (service === 'shoal:internal' && typeId === 4) {
-        frames.chunks++;
-        if (frame.length > frames.chunkMax) frames.chunkMax = frame.length;
+      try {
+        peek.reset(frame, headerBytes, frame.length);
+        if (peek.readUTF() === INTERNAL_SERVICE && peek.readInt() === MigrationChunkOp.typeId) {
+          frames.chunks++;
+          if (frame.length > frames.chunkMax) frames.chunkMax = frame.length;
+        }
+      } catch {
+        // not what this observer expects; the engine decodes the frame itself below
       }
     }
     handle(from, kind, frame);
@@ -272,7 +276,21 @@ async function state(): Promise<StateInfo> {
   const partitions = i.getPartitionService();
   const safe = partitions.isClusterSafe();
   let unsafe: string | undefined;
-  if (!safe) unsafe = await partitions.waitForMigrations({ timeout: 1 }).then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
+  let pendingSyncs: StateInfo['pendingSyncs'];
+  if (!safe) {
+    unsafe = await partitions.waitForMigrations({ timeout: 1 }).then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
+    // Diagnostics only: the engine's private bookkeeping of the replica copies it asked for.
+    const engine = i.node.partitions;
+    const requested = (engine as unknown as { syncRequested?: Map<number, number> }).syncRequested;
+    if (requested !== undefined) {
+      pendingSyncs = [...requested.keys()].slice(0, 10).map((p) => ({
+        partitionId: p,
+        replicaIndex: engine.table.replicaIndexOf(p, cluster.getLocalMember().uuid),
+        owner: engine.replicaAddress(p, 0)?.key ?? null,
+        tableVersion: engine.table.tableVersion,
+      }));
+    }
+  }
   return {
     name: i.getName(),
     uuid: cluster.getLocalMember().uuid,
@@ -282,6 +300,7 @@ async function state(): Promise<StateInfo> {
     members: cluster.getMembers().length,
     safe,
     ...(unsafe !== undefined ? { unsafe } : {}),
+    ...(pendingSyncs !== undefined && pendingSyncs.length > 0 ? { pendingSyncs } : {}),
     localPartitions: partitions.getLocalPartitions().length,
     eventLoopDelayMaxMs: Math.round(stateLoopDelay.max / 1e6),
   };
@@ -295,11 +314,14 @@ function placement(partitionId: number): PlacementInfo {
 }
 
 /** Entries of a bulk load, grouped by partition (computed the same way for load and verify). */
+let bulkIds: { total: number; byPartition: number[][] } | null = null;
 function bulkIdsByPartition(total: number): number[][] {
+  if (bulkIds?.total === total) return bulkIds.byPartition;
   const ps = shoal().getPartitionService();
   // Keys hash into the hashed partitions only (the named-partition slots after them stay empty).
   const byPartition = Array.from({ length: ps.getHashedPartitionCount() }, (): number[] => []);
   for (let id = 0; id < total; id++) byPartition[ps.getPartitionId(bulkKeyOf(id))].push(id);
+  bulkIds = { total, byPartition };
   return byPartition;
 }
 
@@ -416,7 +438,12 @@ const handlers: Handlers = {
   bulkVerify: async ({ total }): Promise<BulkVerifyResult> => {
     const byPartition = bulkIdsByPartition(total);
     const ops = shoal().getNodeEngine().getOperationService();
-    const results = await Promise.all(byPartition.map((_, p) => ops.invokeOnPartition<[number, number, number, number]>(BulkService.NAME, new BulkVerifyOp(), p)));
+    // A few partitions at a time, so no member runs hundreds of verifications in one go.
+    const results: [number, number, number, number][] = [];
+    for (let from = 0; from < byPartition.length; from += 16) {
+      const batch = byPartition.slice(from, from + 16).map((_, k) => ops.invokeOnPartition<[number, number, number, number]>(BulkService.NAME, new BulkVerifyOp(), from + k));
+      results.push(...(await Promise.all(batch)));
+    }
     let entries = 0;
     let wrongValues = 0;
     const badPartitions: number[] = [];

@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Harness, counterNames, sum, waitUntil, type MemberProcess } from './harness.js';
+import { Harness, NO_KILL_DETECTOR, counterNames, sum, waitUntil, type MemberProcess } from './harness.js';
 
 const BASE_PORT = 19000;
 
 test('100 counters under continuous load stay exact while members join (3→6) and leave gracefully (6→2), zero backups', async (t) => {
-  const h = new Harness(BASE_PORT, { backupCount: 0, asyncBackupCount: 0 });
+  const h = new Harness(BASE_PORT, { backupCount: 0, asyncBackupCount: 0, ...NO_KILL_DETECTOR });
   t.after(() => h.cleanup());
   await h.run(async () => {
     const started = Date.now();

@@ -58,6 +58,8 @@ export interface StateInfo {
   readonly safe: boolean;
   /** Why the member is not safe (its waitForMigrations message), when it is not. */
   readonly unsafe?: string;
+  /** When not safe: the replica copies it waits for, with its own view of the partition. */
+  readonly pendingSyncs?: { partitionId: number; replicaIndex: number; owner: string | null; tableVersion: number }[];
   readonly localPartitions: number;
   /** Longest event-loop delay of this process so far (ms). */
   readonly eventLoopDelayMaxMs: number;
