@@ -32,6 +32,7 @@ import type {
   FailoverReport,
   HeapReport,
   MemberCommands,
+  MemberDiagnostics,
   MemberInfo,
   MemberSpec,
   PlacementReport,
@@ -334,10 +335,38 @@ function ownerOf(index: number): string {
   return owner === null ? '' : owner.address.key;
 }
 
+/** Engine internals (pending calls, busy partitions, transport counters) for stall reports. */
+function diagnostics(): MemberDiagnostics | null {
+  if (instance === null) return null;
+  const node = instance.node;
+  const partitionCount = instance.getPartitionService().getPartitionCount();
+  let busyPartitions = 0;
+  let queuedTasks = 0;
+  for (let p = 0; p < partitionCount; p++) {
+    if (node.operations.executor.isBusy(p)) busyPartitions++;
+    queuedTasks += node.operations.executor.queued(p);
+  }
+  const t = node.transport.stats();
+  return {
+    name: instance.getName(),
+    members: instance.getCluster().getMembers().length,
+    pendingInvocations: node.operations.pendingCount(),
+    busyPartitions,
+    queuedTasks,
+    framesSent: t.framesSent,
+    framesReceived: t.framesReceived,
+    bytesSent: t.bytesSent,
+    bytesReceived: t.bytesReceived,
+    connectionsRefused: t.connectionsRefused,
+    clusterSafe: instance.getPartitionService().isClusterSafe(),
+  };
+}
+
 let profiler: Session | null = null;
 
 const handlers: Handlers<MemberCommands> = {
   ping: () => process.pid,
+  diag: () => diagnostics(),
   async start(spec) {
     if (instance !== null) throw new Error('a Shoal instance is already running in this process');
     instance = await Shoal.newInstance(config(spec));

@@ -6,7 +6,7 @@
  *   npm run bench -- --quick      the same scenarios, shorter and smaller (< 60 s)
  *
  * Options: --runs N, --backups 0,1,2, --only s1,s2,... (counter, local, migration, failover),
- * --out FILE, --profile (an extra, unmeasured run per phase with every member CPU-profiled into
+ * --out FILE, --log-level LEVEL (members' log level, default warn), --profile (an extra, unmeasured run per phase with every member CPU-profiled into
  * bench/results/profiles/). See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -19,7 +19,7 @@ import { BENCH_DIR, BenchCluster, DEFAULT_DETECTOR, MemberPool, REPO_ROOT, type 
 import { cpuWindow, systemIdle, type CpuShare } from './lib/cpu.js';
 import { spawnWorker, type Worker } from './lib/ipc.js';
 import type { ConcurrentResult, SequentialResult } from './lib/load.js';
-import { type FailoverReport, type PlacementReport, type RedisCommands, type RedisMode, type VerifyReport } from './lib/protocol.js';
+import { type FailoverReport, type LogLevel, type PlacementReport, type RedisCommands, type RedisMode, type VerifyReport } from './lib/protocol.js';
 import { RedisServer, redisServerPath, redisVersion } from './lib/redis-server.js';
 import { fmtRate, fmtRatio, fmtSpread, fmtUs, renderTable, type Row, type Verdict } from './lib/report.js';
 import { spread, type Spread } from './lib/stats.js';
@@ -49,6 +49,8 @@ interface Settings {
   /** Backup counts of the counter scenario to run (default 0, 1, 2). */
   readonly backups: readonly number[];
   readonly profile: boolean;
+  /** Members' log level (default warn). */
+  readonly logLevel: LogLevel;
   readonly out: string;
 }
 
@@ -72,7 +74,7 @@ function parseArgs(argv: readonly string[]): Settings {
     const eq = argv.find((a) => a.startsWith(`${flag}=`));
     return eq?.slice(flag.length + 1);
   };
-  const known = new Set(['--quick', '--runs', '--only', '--backups', '--out', '--profile']);
+  const known = new Set(['--quick', '--runs', '--only', '--backups', '--out', '--profile', '--log-level']);
   for (const a of argv) {
     if (a.startsWith('--') && !known.has(a.split('=')[0])) throw new Error(`unknown option ${a} (known: ${[...known].join(', ')})`);
   }
@@ -80,6 +82,8 @@ function parseArgs(argv: readonly string[]): Settings {
   for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario '${s}' (known: ${SCENARIOS.join(', ')})`);
   const backups = (value('--backups') ?? '0,1,2').split(',').map(Number);
   if (backups.some((b) => ![0, 1, 2].includes(b))) throw new Error('--backups takes a list of 0, 1, 2');
+  const logLevel = (value('--log-level') ?? 'warn') as LogLevel;
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) throw new Error(`--log-level: unknown level '${logLevel}'`);
   const runsGiven = value('--runs');
   const runs = Number(runsGiven ?? (quick ? 3 : 5));
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
@@ -100,6 +104,7 @@ function parseArgs(argv: readonly string[]): Settings {
     only,
     backups,
     profile: argv.includes('--profile'),
+    logLevel,
     out: resolve(value('--out') ?? resolve(BENCH_DIR, 'results', `${date}.json`)),
   };
 }
@@ -134,9 +139,11 @@ function pidList(): string {
   return ` (pids ${pool.workers.map((w, k) => `${k === 3 ? 'load' : `m${k}`} ${w.pid}`).join(', ')})`;
 }
 
+let memberLogLevel: LogLevel = 'warn';
+
 async function startCluster(opts: ClusterOptions): Promise<{ cluster: BenchCluster; stop: () => Promise<void> }> {
   if (pool === null) throw new Error('member pool not started');
-  const cluster = await BenchCluster.start(pool, opts);
+  const cluster = await BenchCluster.start(pool, { logLevel: memberLogLevel, ...opts });
   return { cluster, stop: track(() => cluster.stop()) };
 }
 
@@ -721,13 +728,13 @@ async function failoverScenario(s: Settings): Promise<void> {
 const PROFILE_DIR = resolve(BENCH_DIR, 'results', 'profiles');
 
 /** With --profile: profiles every process of `cluster` (by role) while `measure` runs. */
-async function profiled<T>(s: Settings, label: string, cluster: BenchCluster, roles: readonly string[], measure: () => Promise<T>): Promise<T> {
-  if (!s.profile) return measure();
+async function profiled(s: Settings, label: string, cluster: BenchCluster, roles: readonly string[], measure: () => Promise<unknown>): Promise<void> {
+  if (!s.profile) return;
   mkdirSync(PROFILE_DIR, { recursive: true });
   const members = cluster.started();
   await Promise.all(members.map((m) => m.worker.call('profileStart', null)));
   try {
-    return await measure();
+    await measure();
   } finally {
     const files = await Promise.all(members.map((m, k) => m.worker.call('profileStop', { file: resolve(PROFILE_DIR, `${label}-${roles[k] ?? `m${k}`}.cpuprofile`) })));
     log(`  profiles: ${files.map((f) => relative(process.cwd(), f)).join(', ')}`);
@@ -784,6 +791,7 @@ function settingsSummary(s: Settings): Record<string, unknown> {
 
 async function main(): Promise<void> {
   const s = parseArgs(process.argv.slice(2));
+  memberLogLevel = s.logLevel;
   const redisPath = redisServerPath();
   const redisSkipped = redisPath === null ? 'skipped: redis-server not installed' : null;
   const info = machine(s, redisPath === null ? null : redisVersion(redisPath));

@@ -71,6 +71,22 @@ export interface FailoverReport {
   readonly failedCalls: readonly { readonly atMs: number; readonly error: string }[];
 }
 
+/** Engine internals for diagnosing a stall (best effort; the fields are the engine's). */
+export interface MemberDiagnostics {
+  readonly name: string;
+  readonly members: number;
+  readonly pendingInvocations: number;
+  /** Partitions whose executor is busy, and the tasks queued behind them. */
+  readonly busyPartitions: number;
+  readonly queuedTasks: number;
+  readonly framesSent: number;
+  readonly framesReceived: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly connectionsRefused: number;
+  readonly clusterSafe: boolean;
+}
+
 export type MemberCommands = {
   ping: { args: null; result: number };
   /** Starts a Shoal instance in this process (one at a time). */
@@ -93,6 +109,7 @@ export type MemberCommands = {
   isSafe: { args: null; result: boolean };
   ownerOf: { args: { index: number }; result: string };
   failover: { args: { counterIndex: number; victimPid: number; giveUpMs: number }; result: FailoverReport };
+  diag: { args: null; result: MemberDiagnostics | null };
   /** Starts the V8 CPU profiler in this process (node:inspector). */
   profileStart: { args: null; result: null };
   /** Stops it and writes the profile to `file`. */

@@ -2,9 +2,9 @@
  * The only sources of time, timers and entropy the engine may use.
  *
  * Everything above `core/` receives a `Runtime`; the real one (engine/node-runtime.ts) wraps
- * Date.now, setTimeout and crypto, the simulator's wraps a virtual clock and a seeded PRNG.
- * Nothing in src/ outside the real runtime reads the wall clock or Math.random, which is what
- * makes a simulator seed replay byte for byte.
+ * the wall clock, Node's timers and crypto, the simulator's wraps a virtual clock and a seeded
+ * PRNG. Nothing in src/ outside the real runtime reads the clock or an unseeded random source,
+ * which is what makes a simulator seed replay byte for byte.
  */
 export interface TimerHandle {
   /** Opaque; only passed back to `Timers.clear`. */
@@ -22,7 +22,7 @@ export interface Timers {
   /** Runs `fn` every `periodMs` until cleared. */
   every(periodMs: number, fn: () => void): TimerHandle;
   clear(handle: TimerHandle): void;
-  /** Runs `fn` after the current batch of I/O callbacks (setImmediate in Node). */
+  /** Runs `fn` after the current batch of I/O callbacks (Node's check phase). */
   defer(fn: () => void): void;
 }
 

@@ -66,7 +66,7 @@ const valid: ValidCase[] = [
   },
   {
     name: '--members replaces the list (trimmed) and enables tcp-ip',
-    base: { ...BASE, network: { ...BASE.network, join: { tcpIp: { enabled: false, members: ['10.0.0.1'] } } } },
+    base: { ...BASE, network: { ...BASE.network, join: { tcpIp: { enabled: false, members: ['127.0.0.99'] } } } },
     flags: { members: '127.0.0.1:16000, 127.0.0.1:16001 ,[::1]:16002,localhost' },
     expect: (r) => {
       assert.deepEqual(r.network.join.tcpIp, {
