@@ -77,6 +77,19 @@ export class PartitionTable {
 
   /** Sets one partition's row and bumps its version when it changed. */
   setRow(partitionId: number, row: readonly (string | null)[]): boolean {
+    const changed = this.copyRow(partitionId, row);
+    if (changed) this.versions[partitionId]++;
+    return changed;
+  }
+
+  /** Installs a row with the version the master gave it. Returns whether the row changed. */
+  setRowWithVersion(partitionId: number, row: readonly (string | null)[], version: number): boolean {
+    const changed = this.copyRow(partitionId, row);
+    this.versions[partitionId] = version;
+    return changed;
+  }
+
+  private copyRow(partitionId: number, row: readonly (string | null)[]): boolean {
     const current = this.replicas[partitionId];
     let changed = false;
     for (let r = 0; r < REPLICA_COUNT_MAX; r++) {
@@ -88,26 +101,8 @@ export class PartitionTable {
     }
     if (changed) {
       assertNoDuplicates(current, partitionId);
-      this.versions[partitionId]++;
       this.modCount++;
     }
-    return changed;
-  }
-
-  /** Installs a row with the version the master gave it. Returns whether the row changed. */
-  setRowWithVersion(partitionId: number, row: readonly (string | null)[], version: number): boolean {
-    const current = this.replicas[partitionId];
-    let changed = false;
-    for (let r = 0; r < REPLICA_COUNT_MAX; r++) {
-      const next = row[r] ?? null;
-      if (current[r] !== next) {
-        current[r] = next;
-        changed = true;
-      }
-    }
-    assertNoDuplicates(current, partitionId);
-    this.versions[partitionId] = version;
-    if (changed) this.modCount++;
     return changed;
   }
 

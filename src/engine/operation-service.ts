@@ -622,11 +622,7 @@ export class OperationServiceImpl implements OperationService {
       return;
     }
     if (target.remote === null || target.callId === 0) return;
-    const out = this.out;
-    out.clear();
-    out.writeByte(FrameKind.RESPONSE);
-    out.writeLong(target.callId);
-    out.writeByte(ResponseStatus.OK);
+    const out = this.beginResponse(target.callId, ResponseStatus.OK);
     try {
       out.writeObject(value);
     } catch (error) {
@@ -645,11 +641,7 @@ export class OperationServiceImpl implements OperationService {
       this.deps.logger.warn({ err: error }, 'fire-and-forget operation failed');
       return;
     }
-    const out = this.out;
-    out.clear();
-    out.writeByte(FrameKind.RESPONSE);
-    out.writeLong(target.callId);
-    out.writeByte(ResponseStatus.ERROR);
+    const out = this.beginResponse(target.callId, ResponseStatus.ERROR);
     out.writeUTF(error instanceof Error ? error.name : 'Error');
     out.writeUTF(error instanceof Error ? error.message : String(error));
     this.deps.transport.send(target.remote, out.view());
@@ -661,13 +653,19 @@ export class OperationServiceImpl implements OperationService {
       return;
     }
     if (target.remote === null || target.callId === 0) return;
+    const out = this.beginResponse(target.callId, ResponseStatus.RETRY);
+    out.writeUTF(reason);
+    this.deps.transport.send(target.remote, out.view());
+  }
+
+  /** The reused output, holding a RESPONSE header. */
+  private beginResponse(callId: number, status: ResponseStatus): ObjectDataOutput {
     const out = this.out;
     out.clear();
     out.writeByte(FrameKind.RESPONSE);
-    out.writeLong(target.callId);
-    out.writeByte(ResponseStatus.RETRY);
-    out.writeUTF(reason);
-    this.deps.transport.send(target.remote, out.view());
+    out.writeLong(callId);
+    out.writeByte(status);
+    return out;
   }
 
   private handleResponse(input: ObjectDataInput): void {
