@@ -134,7 +134,8 @@ interface ResponseTarget {
 }
 
 interface PendingBackupAcks {
-  remaining: number;
+  /** Address keys of the synchronous backups that have not acknowledged yet. */
+  readonly waitingOn: Set<string>;
   readonly deadline: number;
   readonly finish: (ok: boolean) => void;
 }
@@ -437,25 +438,40 @@ export class OperationServiceImpl implements OperationService {
     if (total === 0) return null;
     const backupOp = op.getBackupOperation();
     const version = this.replicaVersions.next(partitionId);
-    let syncTargets = 0;
+    const syncTargets: string[] = [];
     let ackId = 0;
-    let pendingPromise: Promise<boolean> | null = null;
     for (let i = 1; i <= total; i++) {
       const address = this.deps.replicaAddress(partitionId, i);
       if (address === null) continue; // fewer members than backups: fewer backups
       const isSync = i <= sync;
       if (i > this.backupIndexMax[partitionId]) this.backupIndexMax[partitionId] = i;
       if (isSync && ackId === 0) ackId = this.nextAckId++;
-      if (isSync) syncTargets++;
+      if (isSync) syncTargets.push(address.key);
       if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;
       this.deps.transport.send(address, this.encodeBackup(backupOp, op.getServiceName(), partitionId, i, version, isSync ? ackId : 0, callKey, response));
     }
-    if (syncTargets > 0) {
-      pendingPromise = new Promise<boolean>((finish) => {
-        this.pendingAcks.set(ackId, { remaining: syncTargets, deadline: this.deps.runtime.clock.now() + this.deps.settings.backupAckTimeoutMs, finish });
-      });
+    return this.awaitAcks(ackId, syncTargets);
+  }
+
+  /** A promise of "every listed synchronous backup acknowledged", or null when there is none. */
+  private awaitAcks(ackId: number, syncTargets: string[]): Promise<boolean> | null {
+    if (syncTargets.length === 0) return null;
+    return new Promise<boolean>((finish) => {
+      this.pendingAcks.set(ackId, { waitingOn: new Set(syncTargets), deadline: this.deps.runtime.clock.now() + this.deps.settings.backupAckTimeoutMs, finish });
+    });
+  }
+
+  /**
+   * A member left the cluster: acknowledgements it still owed are no longer awaited (its copy is
+   * gone either way; the write stands on the owner and the other replicas, within the promise of
+   * surviving N member losses), instead of holding the partition until the ack timeout.
+   */
+  releaseAcksFrom(address: Address): void {
+    for (const [ackId, acks] of this.pendingAcks) {
+      if (!acks.waitingOn.delete(address.key) || acks.waitingOn.size > 0) continue;
+      this.pendingAcks.delete(ackId);
+      acks.finish(true);
     }
-    return pendingPromise;
   }
 
   /** Named partitions; set by the member. */
@@ -471,7 +487,7 @@ export class OperationServiceImpl implements OperationService {
     if (plan === null || (plan.sync.length === 0 && plan.shadow === null)) return null;
     const backupOp = op.getBackupOperation();
     const version = this.replicaVersions.next(partitionId);
-    let syncTargets = 0;
+    const syncTargets: string[] = [];
     let ackId = 0;
     for (let i = 1; i <= plan.sync.length; i++) {
       const address = this.deps.replicaAddress(partitionId, i);
@@ -479,16 +495,13 @@ export class OperationServiceImpl implements OperationService {
       const isSync = plan.sync[i - 1];
       if (i > this.backupIndexMax[partitionId]) this.backupIndexMax[partitionId] = i;
       if (isSync && ackId === 0) ackId = this.nextAckId++;
-      if (isSync) syncTargets++;
+      if (isSync) syncTargets.push(address.key);
       if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;
       this.deps.transport.send(address, this.encodeBackup(backupOp, op.getServiceName(), partitionId, i, version, isSync ? ackId : 0, callKey, response));
     }
     const shadow = plan.shadow;
     if (shadow !== null) this.deps.transport.send(shadow.address, this.encodeBackup(backupOp, op.getServiceName(), partitionId, shadow.replicaIndex, version, 0, callKey, response));
-    if (syncTargets === 0) return null;
-    return new Promise<boolean>((finish) => {
-      this.pendingAcks.set(ackId, { remaining: syncTargets, deadline: this.deps.runtime.clock.now() + this.deps.settings.backupAckTimeoutMs, finish });
-    });
+    return this.awaitAcks(ackId, syncTargets);
   }
 
   private encodeBackup(backupOp: Operation, serviceName: string, partitionId: number, replicaIndex: number, version: number, ackId: number, callKey: string | null, response: unknown): Buffer {
@@ -598,7 +611,7 @@ export class OperationServiceImpl implements OperationService {
     this.deps.transport.send(to, out.view());
   }
 
-  private handleBackupAck(input: ObjectDataInput): void {
+  private handleBackupAck(from: Address, input: ObjectDataInput): void {
     const ackId = input.readLong();
     const ok = input.readBoolean();
     const acks = this.pendingAcks.get(ackId);
@@ -608,7 +621,8 @@ export class OperationServiceImpl implements OperationService {
       acks.finish(false);
       return;
     }
-    if (--acks.remaining === 0) {
+    acks.waitingOn.delete(from.key);
+    if (acks.waitingOn.size === 0) {
       this.pendingAcks.delete(ackId);
       acks.finish(true);
     }
@@ -709,7 +723,7 @@ export class OperationServiceImpl implements OperationService {
         this.handleBackup(from, input);
         return;
       case FrameKind.BACKUP_ACK:
-        this.handleBackupAck(input);
+        this.handleBackupAck(from, input);
         return;
       default:
         throw new ShoalError(`operation service got frame kind ${kind as number}`);

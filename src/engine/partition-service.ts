@@ -342,9 +342,23 @@ export class PartitionServiceImpl implements PartitionService {
     return diffMigrations(this.table, this.fullTarget(members)).length === 0;
   }
 
+  // Planning costs milliseconds and is asked for on every commit, finalize, safety check and
+  // timer tick; the answer only changes with the table or the plannable members.
+  private targetCache: { mod: number; members: string; rows: ReplicaRow[] } | null = null;
+
+  /** planTarget, cached; callers get their own copy of the rows (they may edit them). */
+  private hashedTarget(members: readonly string[]): ReplicaRow[] {
+    const key = members.join(',');
+    const c = this.targetCache;
+    if (c === null || c.mod !== this.table.modCount || c.members !== key) {
+      this.targetCache = { mod: this.table.modCount, members: key, rows: planTarget(this.table, members) };
+    }
+    return this.targetCache!.rows.map((row) => row.slice());
+  }
+
   /** The planner's target for hashed partitions, with each named slot's target from its definition. */
   private fullTarget(members: readonly string[] = this.plannableMembers()): ReplicaRow[] {
-    const target = planTarget(this.table, members);
+    const target = this.hashedTarget(members);
     const named = this.named;
     if (named === null) return target;
     for (let p = this.table.hashedCount; p < this.deps.partitionCount; p++) {
@@ -466,7 +480,11 @@ export class PartitionServiceImpl implements PartitionService {
     this.addresses = new Map(list.members.map((m) => [m.uuid, Address.parse(m.address)]));
     this.masterUuid = list.members[0]?.uuid ?? null;
     for (const r of removed) this.leaving.delete(r.uuid);
-    for (const r of removed) this.deps.operations.onTargetGone(Address.parse(r.address));
+    for (const r of removed) {
+      const address = Address.parse(r.address);
+      this.deps.operations.onTargetGone(address);
+      this.deps.operations.releaseAcksFrom(address);
+    }
     this.notifySafeWaiters();
     if (!this.deps.cluster.isMaster()) return;
     if (previousMaster !== this.localUuid && previousMaster !== null) {
@@ -530,7 +548,7 @@ export class PartitionServiceImpl implements PartitionService {
     let orphaned = false;
     for (let p = 0; p < this.table.hashedCount; p++) if (this.table.owner(p) === null) orphaned = true;
     if (orphaned) {
-      const target = planTarget(this.table, this.plannableMembers());
+      const target = this.hashedTarget(this.plannableMembers());
       for (let p = 0; p < this.table.hashedCount; p++) {
         if (this.table.owner(p) === null) {
           const row = this.table.row(p).slice();
@@ -724,7 +742,7 @@ export class PartitionServiceImpl implements PartitionService {
   assignIfNeeded(): void {
     if (!this.deps.cluster.isMaster() || this.table.isAssigned() || this.recovering) return;
     if (this.plannableMembers().length === 0) return; // only lite members so far
-    const target = planTarget(this.table, this.plannableMembers());
+    const target = this.hashedTarget(this.plannableMembers());
     for (let p = 0; p < this.table.hashedCount; p++) this.table.setRow(p, target[p]);
     this.deps.logger.info({ members: this.memberUuids.length }, `assigned ${this.table.hashedCount} partitions`);
     this.publish();
