@@ -356,6 +356,15 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
       await load.call('sequential', seq);
     });
     return phase;
+  } catch (error) {
+    // A stall or a crash: say what the engine was doing before tearing it down.
+    const snapshot = (): Promise<string> =>
+      Promise.all(cluster.members.map((m) => m.worker.call('diag', null).catch((e: unknown) => `unavailable: ${String(e)}`))).then((d) => JSON.stringify(d));
+    const first = await snapshot();
+    await new Promise((r) => setTimeout(r, 1000));
+    const second = await snapshot();
+    const message = `${error instanceof Error ? error.message : String(error)}\n  engine state: ${first}\n  1 s later:    ${second}`;
+    throw new Error(message, { cause: error });
   } finally {
     await stop();
   }
