@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import {
   CounterMigrationOperation,
   CounterService,
@@ -335,6 +335,16 @@ function ownerOf(index: number): string {
   return owner === null ? '' : owner.address.key;
 }
 
+/** Event-loop stalls of this process (GC pauses, long synchronous work), 10 ms resolution. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+function takeLoopDelayMaxMs(): number {
+  const max = loopDelay.max / 1e6;
+  loopDelay.reset();
+  return Math.round(max);
+}
+
 /** Engine internals (pending calls, busy partitions, transport counters) for stall reports. */
 function diagnostics(): MemberDiagnostics | null {
   if (instance === null) return null;
@@ -359,6 +369,8 @@ function diagnostics(): MemberDiagnostics | null {
     bytesReceived: t.bytesReceived,
     connectionsRefused: t.connectionsRefused,
     clusterSafe: instance.getPartitionService().isClusterSafe(),
+    heapMB: Math.round(process.memoryUsage().heapUsed / 1e6),
+    loopDelayMaxMs: takeLoopDelayMaxMs(),
   };
 }
 
@@ -367,6 +379,7 @@ let profiler: Session | null = null;
 const handlers: Handlers<MemberCommands> = {
   ping: () => process.pid,
   diag: () => diagnostics(),
+  loopDelay: () => takeLoopDelayMaxMs(),
   async start(spec) {
     if (instance !== null) throw new Error('a Shoal instance is already running in this process');
     instance = await Shoal.newInstance(config(spec));

@@ -265,8 +265,10 @@ interface CounterPhase {
   readonly anchorCpu: Record<string, CpuShare>[];
   readonly verify: VerifyReport[];
   readonly anchorVerify: VerifyReport[];
-  /** heapUsed (MB, after gc) of each member process after the last run. */
+  /** heapUsed (MB, no gc) of each member process after the last run. */
   heapMB: Record<string, number>;
+  /** Longest event-loop stall (ms) of each member during the Shoal 1000-concurrent runs. */
+  loopDelayMaxMs: Record<string, number>;
 }
 
 function clusterPids(cluster: BenchCluster): Record<string, number> {
@@ -289,7 +291,7 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
   try {
     const load = cluster.member(3).worker;
     const placement = await load.call('prepareCounters', { count: s.counters, prefix: `b${backups}c`, backupCount: backups });
-    const phase: CounterPhase = { backups, placement, conc: [], seq: [], anchorConc: [], anchorSeq: [], tcp: [], cpu: [], anchorCpu: [], verify: [], anchorVerify: [], heapMB: {} };
+    const phase: CounterPhase = { backups, placement, conc: [], seq: [], anchorConc: [], anchorSeq: [], tcp: [], cpu: [], anchorCpu: [], verify: [], anchorVerify: [], heapMB: {}, loopDelayMaxMs: {} };
     const pids = clusterPids(cluster);
     // Warm-up pass (not measured): JIT, connections.
     await load.call('concurrent', { concurrency: s.concurrency, warmupMs: 0, durationMs: s.warmPassMs });
@@ -300,9 +302,15 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
     for (let run = 0; run < s.runs; run++) {
       const shoalFirst = run % 2 === 0;
       const shoalConc = async (): Promise<void> => {
+        await Promise.all(cluster.members.map((m) => m.worker.call('loopDelay', null)));
         const w = cpuWindow(pids);
         const r = await load.call('concurrent', conc);
         phase.cpu.push(w.stop());
+        const delays = await Promise.all(cluster.members.map((m) => m.worker.call('loopDelay', null)));
+        delays.forEach((ms, k) => {
+          const role = k === 3 ? 'load' : `m${k}`;
+          phase.loopDelayMaxMs[role] = Math.max(phase.loopDelayMaxMs[role] ?? 0, ms);
+        });
         noteErrors(`Shoal ${backups} backups concurrent run ${run + 1}`, r);
         phase.conc.push(r);
       };
@@ -346,7 +354,9 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
           `; verified ${v.checked} counters (sum ${v.total})`,
       );
     }
-    const mems = await Promise.all(cluster.members.map((m) => m.worker.call('heap', null)));
+    // No gc() here: a full collection of a member's heap can stall it for seconds, long enough
+    // for the failure detector to suspect it.
+    const mems = await Promise.all(cluster.members.map((m) => m.worker.call('mem', null)));
     mems.forEach((m, k) => {
       phase.heapMB[k === 3 ? 'load' : `m${k}`] = Math.round(m.heapUsed / 1e6);
     });
@@ -468,7 +478,8 @@ function counterRows(phases: readonly CounterPhase[], redisSkipped: string | nul
         (p.anchorCpu.length > 0 ? `; during the Redis runs: ${medianCpu(p.anchorCpu)}` : '') +
         `; CPU time per call, all processes: Shoal ${cpuPerOp(p.cpu, p.conc)}` +
         (p.anchorCpu.length > 0 ? `, Redis ${cpuPerOp(p.anchorCpu, p.anchorConc)}` : '') +
-        `; heap used after the runs (MB, after gc; the processes are reused across phases): ${Object.entries(p.heapMB).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `; longest event-loop stall during those runs: ${Object.entries(p.loopDelayMaxMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}` +
+        `; heap used after the phase (MB, no gc): ${Object.entries(p.heapMB).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     );
   }
 }

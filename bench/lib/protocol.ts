@@ -85,6 +85,10 @@ export interface MemberDiagnostics {
   readonly bytesReceived: number;
   readonly connectionsRefused: number;
   readonly clusterSafe: boolean;
+  /** Heap used now (no gc), MB. */
+  readonly heapMB: number;
+  /** Longest event-loop stall since the previous diag call, ms (perf_hooks monitorEventLoopDelay). */
+  readonly loopDelayMaxMs: number;
 }
 
 export type MemberCommands = {
@@ -110,6 +114,8 @@ export type MemberCommands = {
   ownerOf: { args: { index: number }; result: string };
   failover: { args: { counterIndex: number; victimPid: number; giveUpMs: number }; result: FailoverReport };
   diag: { args: null; result: MemberDiagnostics | null };
+  /** Longest event-loop stall since the previous call (ms), and resets the histogram. */
+  loopDelay: { args: null; result: number };
   /** Starts the V8 CPU profiler in this process (node:inspector). */
   profileStart: { args: null; result: null };
   /** Stops it and writes the profile to `file`. */
