@@ -98,13 +98,12 @@ function count(value: string | undefined, fallback: number): number {
 }
 
 /** Adds `amount` to counter `name`; answers the new value. */
-export class SimIncOp extends Operation implements BackupAwareOperation {
-  static readonly typeId = 2_000_101;
+/** The fields an increment carries, on the owner and on its backups alike. */
+abstract class SimCounterDelta extends Operation {
   name = '';
   amount = 0;
   /** The caller's id for this call (shows in traces; not used by the engine). */
   tag = 0;
-  private result = 0;
 
   constructor(name?: string, amount?: number, tag?: number) {
     super();
@@ -113,12 +112,35 @@ export class SimIncOp extends Operation implements BackupAwareOperation {
     if (tag !== undefined) this.tag = tag;
   }
 
-  run(): void {
+  /** Adds the amount in this partition's container and reports it; returns the new value. */
+  protected apply(role: 'owner' | 'backup'): number {
     const service = this.getService<SimCounterService>();
     const c = service.containers[this.getPartitionId()];
-    this.result = (c.get(this.name) ?? 0) + this.amount;
-    c.set(this.name, this.result);
-    service.onApply?.({ role: 'owner', partitionId: this.getPartitionId(), name: this.name, tag: this.tag, value: this.result });
+    const value = (c.get(this.name) ?? 0) + this.amount;
+    c.set(this.name, value);
+    service.onApply?.({ role, partitionId: this.getPartitionId(), name: this.name, tag: this.tag, value });
+    return value;
+  }
+
+  override writeInternal(out: ObjectDataOutput): void {
+    out.writeUTF(this.name);
+    out.writeInt(this.amount);
+    out.writeInt(this.tag);
+  }
+
+  override readInternal(input: ObjectDataInput): void {
+    this.name = input.readUTF();
+    this.amount = input.readInt();
+    this.tag = input.readInt();
+  }
+}
+
+export class SimIncOp extends SimCounterDelta implements BackupAwareOperation {
+  static readonly typeId = 2_000_101;
+  private result = 0;
+
+  run(): void {
+    this.result = this.apply('owner');
   }
 
   override getResponse(): number {
@@ -140,52 +162,14 @@ export class SimIncOp extends Operation implements BackupAwareOperation {
   getBackupOperation(): Operation {
     return new SimIncBackupOp(this.name, this.amount, this.tag);
   }
-
-  override writeInternal(out: ObjectDataOutput): void {
-    out.writeUTF(this.name);
-    out.writeInt(this.amount);
-    out.writeInt(this.tag);
-  }
-
-  override readInternal(input: ObjectDataInput): void {
-    this.name = input.readUTF();
-    this.amount = input.readInt();
-    this.tag = input.readInt();
-  }
 }
 
 /** Replays an increment on a backup replica. */
-export class SimIncBackupOp extends Operation {
+export class SimIncBackupOp extends SimCounterDelta {
   static readonly typeId = 2_000_102;
-  name = '';
-  amount = 0;
-  tag = 0;
-
-  constructor(name?: string, amount?: number, tag?: number) {
-    super();
-    if (name !== undefined) this.name = name;
-    if (amount !== undefined) this.amount = amount;
-    if (tag !== undefined) this.tag = tag;
-  }
 
   run(): void {
-    const service = this.getService<SimCounterService>();
-    const c = service.containers[this.getPartitionId()];
-    const value = (c.get(this.name) ?? 0) + this.amount;
-    c.set(this.name, value);
-    service.onApply?.({ role: 'backup', partitionId: this.getPartitionId(), name: this.name, tag: this.tag, value });
-  }
-
-  override writeInternal(out: ObjectDataOutput): void {
-    out.writeUTF(this.name);
-    out.writeInt(this.amount);
-    out.writeInt(this.tag);
-  }
-
-  override readInternal(input: ObjectDataInput): void {
-    this.name = input.readUTF();
-    this.amount = input.readInt();
-    this.tag = input.readInt();
+    this.apply('backup');
   }
 }
 

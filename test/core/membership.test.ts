@@ -54,6 +54,17 @@ class Wire {
   }
 }
 
+
+/** Starts `ports.length` members on a Wire, the first alone, the others joining through it. */
+function cluster(...ports: number[]): { w: Wire; nodes: MembershipCore[] } {
+  const w = new Wire();
+  const nodes = ports.map((p) => new MembershipCore(info(p), opts));
+  for (const n of nodes) w.add(n);
+  const first = nodes[0].local.address;
+  nodes.forEach((n, i) => w.deliver(n.local.address, n.start(0, i === 0 ? [] : [first])));
+  return { w, nodes };
+}
+
 describe('membership transcript', () => {
   it('a lone member with unreachable seeds becomes master without waiting for the join timeout', () => {
     const a = new MembershipCore(info(5701), opts);
@@ -114,12 +125,10 @@ describe('membership transcript', () => {
   });
 
   it('the master removes a member it has not heard from for maxNoHeartbeatMs', () => {
-    const w = new Wire();
-    const [a, b, c] = [5701, 5702, 5703].map((p) => new MembershipCore(info(p), opts));
-    for (const n of [a, b, c]) w.add(n);
-    w.deliver('127.0.0.1:5701', a.start(0, []));
-    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
-    w.deliver('127.0.0.1:5703', c.start(0, ['127.0.0.1:5701']));
+    const {
+      w,
+      nodes: [a, b],
+    } = cluster(5701, 5702, 5703);
     w.tick(3000);
     assert.equal(a.list.members.length, 3, 'heartbeats keep everyone');
     w.down.add('127.0.0.1:5703');
@@ -129,12 +138,10 @@ describe('membership transcript', () => {
   });
 
   it('a stall shorter than maxNoHeartbeatMs removes nobody', () => {
-    const w = new Wire();
-    const [a, b] = [5701, 5702].map((p) => new MembershipCore(info(p), opts));
-    w.add(a);
-    w.add(b);
-    w.deliver('127.0.0.1:5701', a.start(0, []));
-    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    const {
+      w,
+      nodes: [a],
+    } = cluster(5701, 5702);
     w.down.add('127.0.0.1:5702');
     w.tick(2000);
     w.down.delete('127.0.0.1:5702');
@@ -143,12 +150,10 @@ describe('membership transcript', () => {
   });
 
   it('when the master dies the next oldest member takes over and publishes the next list', () => {
-    const w = new Wire();
-    const [a, b, c] = [5701, 5702, 5703].map((p) => new MembershipCore(info(p), opts));
-    for (const n of [a, b, c]) w.add(n);
-    w.deliver('127.0.0.1:5701', a.start(0, []));
-    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
-    w.deliver('127.0.0.1:5703', c.start(0, ['127.0.0.1:5701']));
+    const {
+      w,
+      nodes: [, b, c],
+    } = cluster(5701, 5702, 5703);
     const before = b.list.version;
     w.down.add('127.0.0.1:5701');
     w.tick(opts.maxNoHeartbeatMs + 1000);
@@ -159,24 +164,20 @@ describe('membership transcript', () => {
   });
 
   it('a graceful leave is published by the master at once', () => {
-    const w = new Wire();
-    const [a, b] = [5701, 5702].map((p) => new MembershipCore(info(p), opts));
-    w.add(a);
-    w.add(b);
-    w.deliver('127.0.0.1:5701', a.start(0, []));
-    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    const {
+      w,
+      nodes: [a, b],
+    } = cluster(5701, 5702);
     w.deliver('127.0.0.1:5702', b.leave(100));
     assert.equal(b.state, 'left');
     assert.deepEqual(a.list.members.map((m) => m.address), ['127.0.0.1:5701']);
   });
 
   it('a leaving master hands over at once: its goodbye list is applied by the others (regression)', () => {
-    const w = new Wire();
-    const [a, b, c] = [5701, 5702, 5703].map((p) => new MembershipCore(info(p), opts));
-    for (const n of [a, b, c]) w.add(n);
-    w.deliver('127.0.0.1:5701', a.start(0, []));
-    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
-    w.deliver('127.0.0.1:5703', c.start(0, ['127.0.0.1:5701']));
+    const {
+      w,
+      nodes: [a, b, c],
+    } = cluster(5701, 5702, 5703);
     w.deliver('127.0.0.1:5701', a.leave(100));
     assert.equal(b.isMaster(), true);
     assert.deepEqual(b.list.members.map((m) => m.address), ['127.0.0.1:5702', '127.0.0.1:5703']);
@@ -184,12 +185,10 @@ describe('membership transcript', () => {
   });
 
   it('a member dropped from the list while cut off rejoins', () => {
-    const w = new Wire();
-    const [a, b] = [5701, 5702].map((p) => new MembershipCore(info(p), opts));
-    w.add(a);
-    w.add(b);
-    w.deliver('127.0.0.1:5701', a.start(0, []));
-    w.deliver('127.0.0.1:5702', b.start(0, ['127.0.0.1:5701']));
+    const {
+      w,
+      nodes: [a, b],
+    } = cluster(5701, 5702);
     // b stops hearing and being heard, for longer than the detection time
     w.down.add('127.0.0.1:5702');
     w.tick(opts.maxNoHeartbeatMs + 500);
