@@ -11,11 +11,22 @@ import type { NodeEngine } from './node-engine.js';
  * The engine sets partition, service, caller and node engine before `run()`.
  */
 export abstract class Operation {
-  /** @internal set by the engine */ _partitionId = -1;
-  /** @internal */ _replicaIndex = 0;
-  /** @internal */ _serviceName = '';
-  /** @internal */ _nodeEngine: NodeEngine | null = null;
-  /** @internal */ _callerAddress: Address | null = null;
+  // Set in the constructor by plain assignment rather than with class-field initialisers: a
+  // base-class initialiser shared by many subclasses turns megamorphic once a member has met
+  // dozens of operation types, and then costs ~20× more per operation (bench/micro/operation-alloc.ts).
+  /** @internal set by the engine */ declare _partitionId: number;
+  /** @internal */ declare _replicaIndex: number;
+  /** @internal */ declare _serviceName: string;
+  /** @internal */ declare _nodeEngine: NodeEngine | null;
+  /** @internal */ declare _callerAddress: Address | null;
+
+  constructor() {
+    this._partitionId = -1;
+    this._replicaIndex = 0;
+    this._serviceName = '';
+    this._nodeEngine = null;
+    this._callerAddress = null;
+  }
 
   /**
    * Does the work. May be async: the partition stays held by this operation until the promise
