@@ -688,9 +688,10 @@ export class PartitionServiceImpl implements PartitionService {
           if (this.servesLocally(p)) continue;
           this.notifyServices(p, true, MigrationEndpoint.SOURCE, was, -1);
           this.clearReplica(p);
-        } else if (now > 0 && (was < 0 || was > now) && !fresh) {
-          // Holding a lower-numbered (or new) backup index than before without a copy: services
-          // may not have kept data at the old index, so ask the owner for a full copy.
+        } else if (now > 0 && !fresh) {
+          // A different backup index than before, without a copy: services keep data per index
+          // (a lower one may need data the old one did not keep; a higher one may no longer be
+          // backed up and must not keep a stale copy), so ask the owner for a full copy of this one.
           this.requestReplicaSync(p);
         }
       }
@@ -1595,6 +1596,15 @@ export class PartitionServiceImpl implements PartitionService {
   /** Owner: tell each backup the replica versions of the partitions it backs up. */
   private antiEntropy(): void {
     if (!this.table.isAssigned()) return;
+    // The master re-sends the current table: a member that lost a publication (a connection
+    // reset) catches up here; members that have this version ignore it.
+    if (this.deps.cluster.isMaster() && !this.recovering) {
+      const wire = this.wireSnapshot();
+      for (const uuid of this.memberUuids) {
+        const address = uuid === this.localUuid ? undefined : this.addresses.get(uuid);
+        if (address !== undefined) this.deps.sendTable(address, wire);
+      }
+    }
     const perMember = new Map<string, [number[], number[]]>();
     for (let p = 0; p < this.deps.partitionCount; p++) {
       if (this.table.owner(p) !== this.localUuid || this.frozen.has(p)) continue;
