@@ -4,7 +4,7 @@
  * replays it.
  *
  * The batches cover what the engine survives without exception today. With the full default
- * fault set (adding connection resets, and crashes mixed with joins and graceful leaves) about
+ * fault set (adding connection resets, and crashes mixed with joins and graceful leaves)
  * 2 of 450 seeds (0.4 %) still end in a liveness violation (a member that never converges);
  * no safety violation was seen in those 450 seeds. Those seeds are kept in known-bugs/ and replayed
  * as TODO tests; widen these batches as they get fixed.
