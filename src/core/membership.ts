@@ -202,7 +202,7 @@ export class MembershipCore {
   }
 
   /** Graceful leave: tell the master (or, if we are master, everyone) and stop. */
-  leave(now: number): MembershipEffect[] {
+  leave(_now: number): MembershipEffect[] {
     const effects: MembershipEffect[] = [];
     if (this.stateValue === 'member') {
       if (this.isMaster()) {
@@ -213,7 +213,6 @@ export class MembershipCore {
         effects.push(this.send(this.master.address, { type: 'leave', uuid: this.local.uuid }));
       }
     }
-    void now;
     this.stateValue = 'left';
     return effects;
   }
@@ -221,10 +220,6 @@ export class MembershipCore {
   /** Members by uuid, for lookups by the engine. */
   memberByUuid(uuid: string): MemberInfo | undefined {
     return this.listValue.members.find((m) => m.uuid === uuid);
-  }
-
-  memberByAddress(address: string): MemberInfo | undefined {
-    return this.listValue.members.find((m) => m.address === address);
   }
 
   // --- joining -------------------------------------------------------------------------------

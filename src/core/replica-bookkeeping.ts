@@ -123,7 +123,4 @@ export class CallRecords {
     this.byPartition[partitionId] = undefined;
   }
 
-  size(partitionId: number): number {
-    return this.byPartition[partitionId]?.size ?? 0;
-  }
 }

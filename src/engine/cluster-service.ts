@@ -161,9 +161,6 @@ export class ClusterService implements Cluster {
     return this.byUuid.get(uuid);
   }
 
-  memberByAddress(address: Address): Member | undefined {
-    return this.members.find((m) => m.address.equals(address));
-  }
 
   addMembershipListener(listener: MembershipListener): string {
     const id = this.deps.runtime.random.uuid();

@@ -193,6 +193,11 @@ export class OperationServiceImpl implements OperationService {
     return this.pending.size;
   }
 
+  /** The configured per-call timeout (invocation.callTimeoutMs). */
+  get defaultCallTimeoutMs(): number {
+    return this.deps.settings.callTimeoutMs;
+  }
+
   // --- public API -----------------------------------------------------------------------------
 
   createInvocationBuilder(serviceName: string, op: Operation, partitionId: number): InvocationBuilder {
@@ -431,25 +436,52 @@ export class OperationServiceImpl implements OperationService {
   /** Sends backups; returns a promise of "all sync backups acknowledged", or null if none to wait for. */
   private sendBackups(op: Operation & import('../spi/operation.js').BackupAwareOperation, partitionId: number, callKey: string | null, response: unknown): Promise<boolean> | null {
     const named = this.named;
-    if (named !== null && partitionId >= named.from) return this.sendNamedBackups(op, partitionId, callKey, response, named.backupPlan(partitionId));
+    if (named !== null && partitionId >= named.from) {
+      // Backups of a named partition follow its definition, not the operation's counts: every
+      // replica of its row gets one, in order, and the caller waits for the synchronous ones
+      // only. An asynchronous replica applies its backups in the order sent (the per-partition
+      // queue), and a batched migration's destination (the shadow) gets them too.
+      const plan = named.backupPlan(partitionId);
+      if (plan === null || (plan.sync.length === 0 && plan.shadow === null)) return null;
+      return this.replicate(op, partitionId, callKey, response, plan.sync.length, plan.sync, plan.shadow);
+    }
     const sync = clampBackups(op.getSyncBackupCount(), 'sync', op);
     const async = clampBackups(op.getAsyncBackupCount(), 'async', op);
     const total = Math.min(sync + async, BACKUP_COUNT_MAX);
     if (total === 0) return null;
+    return this.replicate(op, partitionId, callKey, response, total, sync, null);
+  }
+
+  /**
+   * Sends the backup operation to replicas 1..`last` (skipping empty slots: fewer members than
+   * backups means fewer backups) with the partition's next replica version. `sync` is the number
+   * of leading synchronous replicas, or one flag per replica.
+   */
+  private replicate(
+    op: Operation & import('../spi/operation.js').BackupAwareOperation,
+    partitionId: number,
+    callKey: string | null,
+    response: unknown,
+    last: number,
+    sync: number | readonly boolean[],
+    shadow: NamedBackupPlan['shadow'],
+  ): Promise<boolean> | null {
     const backupOp = op.getBackupOperation();
+    const serviceName = op.getServiceName();
     const version = this.replicaVersions.next(partitionId);
     const syncTargets: string[] = [];
     let ackId = 0;
-    for (let i = 1; i <= total; i++) {
+    for (let i = 1; i <= last; i++) {
       const address = this.deps.replicaAddress(partitionId, i);
-      if (address === null) continue; // fewer members than backups: fewer backups
-      const isSync = i <= sync;
+      if (address === null) continue;
+      const isSync = typeof sync === 'number' ? i <= sync : sync[i - 1];
       if (i > this.backupIndexMax[partitionId]) this.backupIndexMax[partitionId] = i;
       if (isSync && ackId === 0) ackId = this.nextAckId++;
       if (isSync) syncTargets.push(address.key);
       if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;
-      this.deps.transport.send(address, this.encodeBackup(backupOp, op.getServiceName(), partitionId, i, version, isSync ? ackId : 0, callKey, response));
+      this.deps.transport.send(address, this.encodeBackup(backupOp, serviceName, partitionId, i, version, isSync ? ackId : 0, callKey, response));
     }
+    if (shadow !== null) this.deps.transport.send(shadow.address, this.encodeBackup(backupOp, serviceName, partitionId, shadow.replicaIndex, version, 0, callKey, response));
     return this.awaitAcks(ackId, syncTargets);
   }
 
@@ -476,33 +508,6 @@ export class OperationServiceImpl implements OperationService {
 
   /** Named partitions; set by the member. */
   named: NamedOperationHooks | null = null;
-
-  /**
-   * Backups of a named partition follow its definition, not the operation's counts: every replica
-   * of its row gets one, in order, and the caller waits for the synchronous ones only. An
-   * asynchronous replica applies its backups in the order sent (the per-partition queue), and a
-   * batched migration's destination gets them too.
-   */
-  private sendNamedBackups(op: Operation & import('../spi/operation.js').BackupAwareOperation, partitionId: number, callKey: string | null, response: unknown, plan: NamedBackupPlan | null): Promise<boolean> | null {
-    if (plan === null || (plan.sync.length === 0 && plan.shadow === null)) return null;
-    const backupOp = op.getBackupOperation();
-    const version = this.replicaVersions.next(partitionId);
-    const syncTargets: string[] = [];
-    let ackId = 0;
-    for (let i = 1; i <= plan.sync.length; i++) {
-      const address = this.deps.replicaAddress(partitionId, i);
-      if (address === null) continue;
-      const isSync = plan.sync[i - 1];
-      if (i > this.backupIndexMax[partitionId]) this.backupIndexMax[partitionId] = i;
-      if (isSync && ackId === 0) ackId = this.nextAckId++;
-      if (isSync) syncTargets.push(address.key);
-      if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;
-      this.deps.transport.send(address, this.encodeBackup(backupOp, op.getServiceName(), partitionId, i, version, isSync ? ackId : 0, callKey, response));
-    }
-    const shadow = plan.shadow;
-    if (shadow !== null) this.deps.transport.send(shadow.address, this.encodeBackup(backupOp, op.getServiceName(), partitionId, shadow.replicaIndex, version, 0, callKey, response));
-    return this.awaitAcks(ackId, syncTargets);
-  }
 
   private encodeBackup(backupOp: Operation, serviceName: string, partitionId: number, replicaIndex: number, version: number, ackId: number, callKey: string | null, response: unknown): Buffer {
     const out = this.out;
@@ -787,7 +792,7 @@ class Builder implements InvocationBuilder {
     private readonly partitionId: number,
     private readonly target: Address | null,
   ) {
-    this.timeoutMs = service['deps'].settings.callTimeoutMs;
+    this.timeoutMs = service.defaultCallTimeoutMs;
   }
 
   setCallTimeout(ms: number): this {

@@ -282,9 +282,6 @@ export class PartitionServiceImpl implements PartitionService {
     return this.ownerCache[partitionId];
   }
 
-  isFrozen(partitionId: number): boolean {
-    return this.frozen.has(partitionId);
-  }
 
   // --- PartitionService -----------------------------------------------------------------------
 

@@ -101,9 +101,6 @@ export class ProxyServiceImpl implements ProxyService {
     }
   }
 
-  clear(): void {
-    this.proxies.clear();
-  }
 }
 
 /** Creates or destroys one proxy on the member it runs on. */
