@@ -6,9 +6,11 @@
  * higher v means it missed one (a lost async backup, a dropped connection) and must be re-synced.
  *
  * Call records: the owner remembers, per partition, the responses of calls it applied, keyed by
- * the caller's call key. They travel with backups and migrations, so a call retried after its
- * owner died is answered from the record on the promoted backup instead of being applied twice.
- * Bounded by count per partition and by age.
+ * the caller (address and incarnation) and its call id. They travel with backups and migrations,
+ * so a call retried after its owner died is answered from the record on the promoted backup
+ * instead of being applied twice. Every call carries its caller's low-water mark (the oldest call
+ * it still has in flight); records below it are dropped, so at a steady call rate the records are
+ * about the calls in flight. A count per caller and an age bound the rest (a caller that stalls).
  */
 
 export const enum BackupVerdict {
@@ -72,55 +74,105 @@ export interface CallRecord {
   readonly at: number;
 }
 
+/** One call record as it travels in a migration or a replica copy. */
+export type ExportedCallRecord = [caller: string, callId: number, response: unknown, at: number];
+
 export interface CallRecordLimits {
-  /** Most records kept per partition; the oldest go first. */
-  readonly recordsPerPartitionMax: number;
+  /** Most records kept per partition for one caller; the oldest go first. */
+  readonly recordsPerCallerMax: number;
   /** Records older than this are dropped (a retry later than this is no longer deduplicated). */
   readonly recordAgeMaxMs: number;
 }
 
+/**
+ * The records of one caller (one member incarnation) on one partition, in arrival order, which
+ * is call-id order but for retries: a caller's call ids only grow.
+ */
+class CallerLog {
+  readonly records = new Map<number, CallRecord>();
+  /** The caller's low-water mark: every call below it has completed and is never retried. */
+  lowWater = 0;
+  /** The low-water mark the log was last pruned at. */
+  prunedAt = 0;
+}
+
 export class CallRecords {
-  private readonly byPartition: (Map<string, CallRecord> | undefined)[];
+  private readonly byPartition: (Map<string, CallerLog> | undefined)[];
   private readonly limits: CallRecordLimits;
 
   constructor(partitionCount: number, limits: CallRecordLimits) {
-    this.byPartition = new Array<Map<string, CallRecord> | undefined>(partitionCount);
+    this.byPartition = new Array<Map<string, CallerLog> | undefined>(partitionCount);
     this.limits = limits;
   }
 
-  get(partitionId: number, callKey: string, now: number): CallRecord | undefined {
-    const map = this.byPartition[partitionId];
-    const record = map?.get(callKey);
+  get(partitionId: number, caller: string, callId: number, now: number): CallRecord | undefined {
+    const log = this.byPartition[partitionId]?.get(caller);
+    if (log === undefined) return undefined;
+    const record = log.records.get(callId);
     if (record === undefined) return undefined;
     if (now - record.at > this.limits.recordAgeMaxMs) {
-      map!.delete(callKey);
+      log.records.delete(callId);
       return undefined;
     }
     return record;
   }
 
-  put(partitionId: number, callKey: string, response: unknown, now: number): void {
-    let map = this.byPartition[partitionId];
-    if (map === undefined) map = this.byPartition[partitionId] = new Map();
-    map.set(callKey, { response, at: now });
-    if (map.size > this.limits.recordsPerPartitionMax) {
+  /**
+   * Records a call's response. `lowWater` is the caller's mark as it came with the call (0 when
+   * unknown): records below it can never be asked for again, so they are dropped here — that
+   * bounds the records to the calls in flight rather than to a count and an age.
+   */
+  put(partitionId: number, caller: string, callId: number, response: unknown, now: number, lowWater: number): void {
+    let callers = this.byPartition[partitionId];
+    if (callers === undefined) callers = this.byPartition[partitionId] = new Map();
+    let log = callers.get(caller);
+    if (log === undefined) {
+      log = new CallerLog();
+      callers.set(caller, log);
+    }
+    if (lowWater > log.lowWater) log.lowWater = lowWater;
+    if (callId < log.lowWater) return; // completed at the caller already: nobody will ask
+    const records = log.records;
+    records.set(callId, { response, at: now });
+    if (log.lowWater > log.prunedAt) {
+      log.prunedAt = log.lowWater;
+      for (const id of records.keys()) {
+        if (id >= log.lowWater) break;
+        records.delete(id);
+      }
+    }
+    if (records.size > this.limits.recordsPerCallerMax) {
       // Maps iterate in insertion order, so the first key is the oldest.
-      const oldest = map.keys().next().value as string;
-      map.delete(oldest);
+      records.delete(records.keys().next().value as number);
     }
   }
 
   /** All live records of one partition, for a migration or a replica copy. */
-  export(partitionId: number, now: number): [string, CallRecord][] {
-    const map = this.byPartition[partitionId];
-    if (map === undefined) return [];
-    const out: [string, CallRecord][] = [];
-    for (const [key, record] of map) if (now - record.at <= this.limits.recordAgeMaxMs) out.push([key, record]);
+  export(partitionId: number, now: number): ExportedCallRecord[] {
+    const callers = this.byPartition[partitionId];
+    if (callers === undefined) return [];
+    const out: ExportedCallRecord[] = [];
+    for (const [caller, log] of callers) {
+      for (const [callId, record] of log.records) {
+        if (callId >= log.lowWater && now - record.at <= this.limits.recordAgeMaxMs) out.push([caller, callId, record.response, record.at]);
+      }
+    }
     return out;
+  }
+
+  /** Merges exported records (a migration's or a replica copy's). */
+  import(partitionId: number, records: readonly ExportedCallRecord[]): void {
+    for (const [caller, callId, response, at] of records) this.put(partitionId, caller, callId, response, at, 0);
   }
 
   clear(partitionId: number): void {
     this.byPartition[partitionId] = undefined;
   }
 
+  /** Records held for one partition (all callers). */
+  count(partitionId: number): number {
+    let n = 0;
+    for (const log of this.byPartition[partitionId]?.values() ?? []) n += log.records.size;
+    return n;
+  }
 }

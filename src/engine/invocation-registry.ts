@@ -58,6 +58,17 @@ export class InvocationRegistry<T extends Registered> {
     return this.count;
   }
 
+  /**
+   * The lowest call id still in flight, or (none in flight) the lowest id a new call can get:
+   * every call below it has completed. Ids only grow (the sequence is the high part), so this is
+   * the caller's low-water mark for call records. O(slots): called by a periodic sweep.
+   */
+  lowWater(): number {
+    let low = this.seq * INVOCATIONS_PENDING_MAX;
+    for (const item of this.slots) if (item !== null && item.callId < low) low = item.callId;
+    return low;
+  }
+
   /** A snapshot of the items in flight (safe to delete while iterating it). */
   values(): T[] {
     const out: T[] = [];

@@ -2,6 +2,7 @@
  * The engine's own operations for partition management. They travel like user operations
  * (member-targeted invocations with responses and timeouts), with type ids below 1000.
  */
+import type { ExportedCallRecord } from '../core/replica-bookkeeping.js';
 import type { ObjectDataInput, ObjectDataOutput } from '../serialization/object-data.js';
 import { registerType } from '../serialization/type-registry.js';
 import { MergePolicy } from '../spi/services.js';
@@ -141,8 +142,8 @@ export class MigrationChunkOp extends InternalOperation {
   header!: ChunkHeader;
   operations: EncodedOperation[] = [];
   /** [callKey, response, at] triples, sent with the last chunk. */
-  records: [string, unknown, number][] = [];
-  constructor(header?: ChunkHeader, operations?: EncodedOperation[], records?: [string, unknown, number][]) {
+  records: ExportedCallRecord[] = [];
+  constructor(header?: ChunkHeader, operations?: EncodedOperation[], records?: ExportedCallRecord[]) {
     super();
     if (header) this.header = header;
     if (operations) this.operations = operations;
@@ -182,7 +183,7 @@ export class MigrationChunkOp extends InternalOperation {
     if (n < 0 || n > input.remaining()) throw new RangeError(`chunk claims ${n} operations`);
     this.operations = [];
     for (let i = 0; i < n; i++) this.operations.push(input.readByteArray() ?? Buffer.alloc(0));
-    this.records = input.readObject<[string, unknown, number][]>();
+    this.records = readCallRecords(input);
   }
 }
 
@@ -283,4 +284,16 @@ export class ShutdownRequestOp extends InternalOperation {
 
 for (const ctor of [AssignPartitionsOp, PartitionStateOp, MigrationRequestOp, MigrationChunkOp, MigrationFinalizeOp, ReplicaSyncRequestOp, ShutdownRequestOp]) {
   registerType(ctor);
+}
+
+/** Call records as a chunk carries them, checked: a malformed chunk fails here, not later. */
+function readCallRecords(input: ObjectDataInput): ExportedCallRecord[] {
+  const value = input.readObject();
+  if (!Array.isArray(value)) throw new RangeError('chunk call records are not a list');
+  for (const r of value as unknown[]) {
+    if (!Array.isArray(r) || r.length !== 4 || typeof r[0] !== 'string' || typeof r[1] !== 'number' || typeof r[3] !== 'number') {
+      throw new RangeError('chunk call record is not [caller, callId, response, at]');
+    }
+  }
+  return value as ExportedCallRecord[];
 }

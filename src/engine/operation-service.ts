@@ -98,7 +98,6 @@ class Invocation implements ResponseTarget {
   /** Set once a remote attempt was sent: later failures are indeterminate rather than safe. */
   everSent = false;
   retryTimer: TimerHandle | null = null;
-  encoded: Buffer | null = null;
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
   readonly remote = null;
@@ -120,6 +119,16 @@ class Invocation implements ResponseTarget {
     return this;
   }
 
+  /** CallIdentity: this member's incarnation. */
+  get caller(): string {
+    return this.service.localCaller();
+  }
+
+  /** CallIdentity: this member's low-water mark. */
+  get lowWater(): number {
+    return this.service.lowWater;
+  }
+
   /** Runs in the partition's slot (see PartitionExecutor). */
   runTask(): void | Promise<void> {
     return this.service.executeLocal(this);
@@ -133,11 +142,71 @@ interface ResponseTarget {
   readonly callId: number;
 }
 
-interface PendingBackupAcks {
+/**
+ * Who made a call, for the exactly-once call records: the caller's incarnation (address and
+ * epoch), the call id, and the caller's low-water mark (every call of it below that id has
+ * completed and will never be retried).
+ */
+interface CallIdentity {
+  readonly caller: string;
+  readonly callId: number;
+  readonly lowWater: number;
+}
+
+/** A call that arrived from another member: its response target, identity and partition task. */
+class RemoteCall implements ResponseTarget, CallIdentity {
+  readonly local = null;
+  constructor(
+    readonly service: OperationServiceImpl,
+    /** Set once decoded (null only while decoding, or when decoding failed). */
+    public op: Operation | null,
+    readonly partitionId: number,
+    readonly remote: Address,
+    /** 0 for a call that wants no response (and is then not recorded either: it is never retried). */
+    readonly callId: number,
+    readonly caller: string,
+    readonly lowWater: number,
+  ) {}
+
+  runTask(): void | Promise<void> {
+    return this.service.executeRemote(this);
+  }
+}
+
+/**
+ * One write's wait for its synchronous backups. The partition stays held (`held`) until the round
+ * finishes: then the response goes out and the partition's next operation may run. A plain object
+ * with one promise, rather than a chain of them: this is on every backed-up write's path.
+ */
+class AckRound {
   /** Address keys of the synchronous backups that have not acknowledged yet. */
-  readonly waitingOn: Set<string>;
-  readonly deadline: number;
-  readonly finish: (ok: boolean) => void;
+  readonly waitingOn: string[];
+  /** Settles once the response went out: what the partition executor waits for. */
+  readonly held: Promise<void>;
+  release!: () => void;
+  /** The response already went out (the deliberate test bug `ackBeforeBackups`). */
+  answered = false;
+
+  constructor(
+    readonly partitionId: number,
+    readonly op: Operation,
+    readonly target: ResponseTarget,
+    readonly response: unknown,
+    waitingOn: string[],
+    readonly deadline: number,
+  ) {
+    this.waitingOn = waitingOn;
+    this.held = new Promise<void>((release) => {
+      this.release = release;
+    });
+  }
+
+  /** Marks `key` as acknowledged; true when nobody is left. */
+  acknowledged(key: string): boolean {
+    const i = this.waitingOn.indexOf(key);
+    if (i >= 0) this.waitingOn.splice(i, 1);
+    return this.waitingOn.length === 0;
+  }
 }
 
 export class OperationServiceImpl implements OperationService {
@@ -148,10 +217,19 @@ export class OperationServiceImpl implements OperationService {
   readonly backupIndexMax: Uint8Array;
   private readonly deps: OperationServiceDeps;
   private readonly pending = new InvocationRegistry<Invocation>();
-  private readonly pendingAcks = new Map<number, PendingBackupAcks>();
+  private readonly pendingAcks = new Map<number, AckRound>();
   private nextAckId = 1;
-  /** Distinguishes call keys of this incarnation from a restarted member at the same address. */
+  /** Distinguishes call records of this incarnation from a restarted member at the same address. */
   private readonly epoch: number;
+  /** `address/epoch` of this member (see localCaller). */
+  private localCallerKey: string | null = null;
+  /** `address/epoch` of remote callers, by address key: built once, not per call. */
+  private readonly callerKeys = new Map<string, { epoch: number; key: string }>();
+  /**
+   * The oldest call id still in flight here (or the lowest id a new call can get), sent with every
+   * call so owners can drop call records below it; refreshed by the deadline sweep.
+   */
+  lowWater = 0;
   private readonly out = new ObjectDataOutput(1024);
   private readonly input: ObjectDataInput;
   private sweepTimer: TimerHandle | null = null;
@@ -168,7 +246,7 @@ export class OperationServiceImpl implements OperationService {
     this.replicaVersions = new ReplicaVersions(deps.partitionCount);
     this.backupIndexMax = new Uint8Array(deps.partitionCount);
     this.ackWaiting = new Uint16Array(deps.partitionCount);
-    this.callRecords = new CallRecords(deps.partitionCount, { recordsPerPartitionMax: 10_000, recordAgeMaxMs: 10 * 60_000 });
+    this.callRecords = new CallRecords(deps.partitionCount, { recordsPerCallerMax: 10_000, recordAgeMaxMs: 10 * 60_000 });
     this.input = new ObjectDataInput(Buffer.alloc(0), 0, 0, deps.registry);
   }
 
@@ -185,8 +263,9 @@ export class OperationServiceImpl implements OperationService {
       inv.reject(new InstanceNotActiveError(reason));
     }
     this.pending.clear();
-    for (const acks of this.pendingAcks.values()) acks.finish(false);
+    const rounds = [...this.pendingAcks.values()];
     this.pendingAcks.clear();
+    for (const round of rounds) this.finishRound(round, false);
   }
 
   pendingCount(): number {
@@ -262,8 +341,9 @@ export class OperationServiceImpl implements OperationService {
     }
     inv.sentTo = target;
     inv.everSent = true;
-    inv.encoded ??= this.encodeOperation(inv);
-    this.deps.transport.send(target, inv.encoded);
+    // Encoded into the shared output on every attempt (the transport copies it into its write
+    // arena): no per-call buffer. A retry carries the same call id, so owners still recognise it.
+    this.deps.transport.send(target, this.encodeOperation(inv));
     if (!inv.op.returnsResponse()) this.complete(inv, undefined);
   }
 
@@ -273,10 +353,11 @@ export class OperationServiceImpl implements OperationService {
     out.writeByte(FrameKind.OPERATION);
     out.writeInt(this.epoch);
     out.writeLong(inv.callId);
+    out.writeLong(this.lowWater);
     out.writeInt(inv.partitionId);
     out.writeByte(inv.op.returnsResponse() ? OpFlags.RETURNS_RESPONSE : 0);
     writeOperationBody(out, inv.serviceName, inv.op);
-    return out.toBuffer();
+    return out.view();
   }
 
   private scheduleRetry(inv: Invocation, reason: string): void {
@@ -309,13 +390,14 @@ export class OperationServiceImpl implements OperationService {
 
   private sweepDeadlines(): void {
     const now = (this.coarseNow = this.deps.runtime.clock.now());
+    this.lowWater = this.pending.lowWater();
     for (const inv of this.pending.values()) {
       if (now >= inv.deadline && inv.retryTimer === null) this.fail(inv, this.timeoutError(inv, 'no response'));
     }
-    for (const [id, acks] of this.pendingAcks) {
-      if (now >= acks.deadline) {
+    for (const [id, round] of this.pendingAcks) {
+      if (now >= round.deadline) {
         this.pendingAcks.delete(id);
-        acks.finish(false);
+        this.finishRound(round, false);
       }
     }
   }
@@ -352,22 +434,41 @@ export class OperationServiceImpl implements OperationService {
   /** @internal the partition task of a local invocation */
   executeLocal(inv: Invocation): void | Promise<void> {
     // A call that was sent before may have been applied by a remote owner whose replica this
-    // member has since been promoted from: look it up under the key that owner recorded it by.
-    const callKey = inv.everSent ? `${this.deps.localAddress().key}/${this.epoch}/${inv.callId}` : null;
-    return this.execute(inv.op, inv.partitionId, inv, callKey);
+    // member has since been promoted from: look it up under the identity that owner recorded.
+    return this.execute(inv.op, inv.partitionId, inv, inv.everSent ? inv : null);
+  }
+
+  /** @internal the partition task of a call from another member */
+  executeRemote(call: RemoteCall): void | Promise<void> {
+    return this.execute(call.op!, call.partitionId, call, call.callId === 0 ? null : call);
+  }
+
+  /** @internal `address/epoch`: the caller part of this member's call identities. */
+  localCaller(): string {
+    const key = `${this.deps.localAddress().key}/${this.epoch}`;
+    if (this.localCallerKey !== key) this.localCallerKey = key;
+    return this.localCallerKey;
+  }
+
+  private remoteCaller(from: Address, epoch: number): string {
+    const cached = this.callerKeys.get(from.key);
+    if (cached !== undefined && cached.epoch === epoch) return cached.key;
+    const key = `${from.key}/${epoch}`;
+    this.callerKeys.set(from.key, { epoch, key });
+    return key;
   }
 
   /**
    * Runs one operation on this member (inside the partition's slot when partitionId ≥ 0).
    * Re-checks ownership first: the table may have changed while the operation was queued.
    */
-  private execute(op: Operation, partitionId: number, target: ResponseTarget, callKey: string | null): void | Promise<void> {
+  private execute(op: Operation, partitionId: number, target: ResponseTarget, call: CallIdentity | null): void | Promise<void> {
     if (partitionId >= 0 && !this.deps.acceptsOperations(partitionId)) {
       this.respondRetry(target, RetryReason.NOT_OWNER);
       return;
     }
-    if (callKey !== null) {
-      const record = this.callRecords.get(partitionId, callKey, this.deps.runtime.clock.now());
+    if (call !== null) {
+      const record = this.callRecords.get(partitionId, call.caller, call.callId, this.coarseNow);
       if (record !== undefined) {
         this.respondOk(target, record.response);
         return;
@@ -385,45 +486,51 @@ export class OperationServiceImpl implements OperationService {
     }
     if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
       return (result as Promise<void>).then(
-        () => this.afterRun(op, partitionId, target, callKey),
+        () => this.afterRun(op, partitionId, target, call),
         (error: unknown) => this.respondError(target, error),
       );
     }
-    return this.afterRun(op, partitionId, target, callKey);
+    return this.afterRun(op, partitionId, target, call);
   }
 
-  private afterRun(op: Operation, partitionId: number, target: ResponseTarget, callKey: string | null): void | Promise<void> {
+  private afterRun(op: Operation, partitionId: number, target: ResponseTarget, call: CallIdentity | null): void | Promise<void> {
     const response = op.returnsResponse() ? op.getResponse() : undefined;
-    if (partitionId >= 0 && callKey !== null) this.callRecords.put(partitionId, callKey, response, this.deps.runtime.clock.now());
+    if (partitionId >= 0 && call !== null) this.callRecords.put(partitionId, call.caller, call.callId, response, this.coarseNow, call.lowWater);
     if (partitionId >= 0 && isBackupAwareOperation(op) && op.shouldBackup()) {
-      const sent = this.sendBackups(op, partitionId, callKey, response);
-      let waitFor: Promise<boolean> | null = null;
-      if (sent !== null) {
-        // While waiting, a replica sync may capture this partition at once (see isAwaitingBackupAcks).
-        this.ackWaiting[partitionId]++;
-        waitFor = sent.finally(() => this.ackWaiting[partitionId]--);
-      }
-      if (waitFor !== null && this.deps.faults.active && this.deps.faults.bugs?.ackBeforeBackups === true) {
-        // Deliberate bug (simulator tests only): answer before the sync backups acknowledged.
-        this.respondOk(target, response);
-        return waitFor.then(() => undefined);
-      }
-      if (waitFor !== null) {
+      const round = this.sendBackups(op, partitionId, call, target, response);
+      if (round !== null) {
         // The partition stays held until sync backups answered: the next operation of this
-        // partition must not run before its predecessor's backups are in place.
-        return waitFor.then((ok) => {
-          const respond = (): void => {
-            if (ok || !this.deps.settings.failOnIndeterminateBackup) this.respondOk(target, response);
-            else this.respondError(target, new IndeterminateOperationStateError(`${op.constructor.name} was applied on the owner of partition ${partitionId} but not every synchronous backup confirmed it (a backup refused it, or no answer within ${this.deps.settings.backupAckTimeoutMs} ms)`));
-          };
-          const hold = this.afterApplyFault(partitionId);
-          return hold === null ? respond() : hold.then(respond);
-        });
+        // partition must not run before its predecessor's backups are in place. Meanwhile a
+        // replica sync may capture this partition at once (see isAwaitingBackupAcks).
+        this.ackWaiting[partitionId]++;
+        if (this.deps.faults.active && this.deps.faults.bugs?.ackBeforeBackups === true) {
+          // Deliberate bug (simulator tests only): answer before the sync backups acknowledged.
+          this.respondOk(target, response);
+          round.answered = true;
+        }
+        return round.held;
       }
     }
     const hold = this.afterApplyFault(partitionId);
     if (hold !== null) return hold.then(() => this.respondOk(target, response));
     this.respondOk(target, response);
+  }
+
+  /** Every sync backup acknowledged (ok), or one refused, timed out or the member stops: answer, release the partition. */
+  private finishRound(round: AckRound, ok: boolean): void {
+    this.ackWaiting[round.partitionId]--;
+    if (round.answered) {
+      round.release();
+      return;
+    }
+    const respond = (): void => {
+      if (ok || !this.deps.settings.failOnIndeterminateBackup) this.respondOk(round.target, round.response);
+      else this.respondError(round.target, new IndeterminateOperationStateError(`${round.op.constructor.name} was applied on the owner of partition ${round.partitionId} but not every synchronous backup confirmed it (a backup refused it, or no answer within ${this.deps.settings.backupAckTimeoutMs} ms)`));
+      round.release();
+    };
+    const hold = this.afterApplyFault(round.partitionId);
+    if (hold === null) respond();
+    else void hold.then(respond);
   }
 
   /** Test hook (FaultSites.afterApply): applied on the owner, sync backups acknowledged, response not sent yet. */
@@ -433,8 +540,8 @@ export class OperationServiceImpl implements OperationService {
 
   // --- backups --------------------------------------------------------------------------------
 
-  /** Sends backups; returns a promise of "all sync backups acknowledged", or null if none to wait for. */
-  private sendBackups(op: Operation & import('../spi/operation.js').BackupAwareOperation, partitionId: number, callKey: string | null, response: unknown): Promise<boolean> | null {
+  /** Sends backups; returns the round that waits for the sync ones, or null if none to wait for. */
+  private sendBackups(op: Operation & import('../spi/operation.js').BackupAwareOperation, partitionId: number, call: CallIdentity | null, target: ResponseTarget, response: unknown): AckRound | null {
     const named = this.named;
     if (named !== null && partitionId >= named.from) {
       // Backups of a named partition follow its definition, not the operation's counts: every
@@ -443,13 +550,13 @@ export class OperationServiceImpl implements OperationService {
       // queue), and a batched migration's destination (the shadow) gets them too.
       const plan = named.backupPlan(partitionId);
       if (plan === null || (plan.sync.length === 0 && plan.shadow === null)) return null;
-      return this.replicate(op, partitionId, callKey, response, plan.sync.length, plan.sync, plan.shadow);
+      return this.replicate(op, partitionId, call, target, response, plan.sync.length, plan.sync, plan.shadow);
     }
     const sync = clampBackups(op.getSyncBackupCount(), 'sync', op);
     const async = clampBackups(op.getAsyncBackupCount(), 'async', op);
     const total = Math.min(sync + async, BACKUP_COUNT_MAX);
     if (total === 0) return null;
-    return this.replicate(op, partitionId, callKey, response, total, sync, null);
+    return this.replicate(op, partitionId, call, target, response, total, sync, null);
   }
 
   /**
@@ -460,12 +567,13 @@ export class OperationServiceImpl implements OperationService {
   private replicate(
     op: Operation & import('../spi/operation.js').BackupAwareOperation,
     partitionId: number,
-    callKey: string | null,
+    call: CallIdentity | null,
+    target: ResponseTarget,
     response: unknown,
     last: number,
     sync: number | readonly boolean[],
     shadow: NamedBackupPlan['shadow'],
-  ): Promise<boolean> | null {
+  ): AckRound | null {
     const backupOp = op.getBackupOperation();
     const serviceName = op.getServiceName();
     const version = this.replicaVersions.next(partitionId);
@@ -479,18 +587,13 @@ export class OperationServiceImpl implements OperationService {
       if (isSync && ackId === 0) ackId = this.nextAckId++;
       if (isSync) syncTargets.push(address.key);
       if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;
-      this.deps.transport.send(address, this.encodeBackup(backupOp, serviceName, partitionId, i, version, isSync ? ackId : 0, callKey, response));
+      this.deps.transport.send(address, this.encodeBackup(backupOp, serviceName, partitionId, i, version, isSync ? ackId : 0, call, response));
     }
-    if (shadow !== null) this.deps.transport.send(shadow.address, this.encodeBackup(backupOp, serviceName, partitionId, shadow.replicaIndex, version, 0, callKey, response));
-    return this.awaitAcks(ackId, syncTargets);
-  }
-
-  /** A promise of "every listed synchronous backup acknowledged", or null when there is none. */
-  private awaitAcks(ackId: number, syncTargets: string[]): Promise<boolean> | null {
+    if (shadow !== null) this.deps.transport.send(shadow.address, this.encodeBackup(backupOp, serviceName, partitionId, shadow.replicaIndex, version, 0, call, response));
     if (syncTargets.length === 0) return null;
-    return new Promise<boolean>((finish) => {
-      this.pendingAcks.set(ackId, { waitingOn: new Set(syncTargets), deadline: this.deps.runtime.clock.now() + this.deps.settings.backupAckTimeoutMs, finish });
-    });
+    const round = new AckRound(partitionId, op, target, response, syncTargets, this.coarseNow + this.deps.settings.backupAckTimeoutMs);
+    this.pendingAcks.set(ackId, round);
+    return round;
   }
 
   /**
@@ -499,17 +602,17 @@ export class OperationServiceImpl implements OperationService {
    * surviving N member losses), instead of holding the partition until the ack timeout.
    */
   releaseAcksFrom(address: Address): void {
-    for (const [ackId, acks] of this.pendingAcks) {
-      if (!acks.waitingOn.delete(address.key) || acks.waitingOn.size > 0) continue;
+    for (const [ackId, round] of this.pendingAcks) {
+      if (!round.waitingOn.includes(address.key) || !round.acknowledged(address.key)) continue;
       this.pendingAcks.delete(ackId);
-      acks.finish(true);
+      this.finishRound(round, true);
     }
   }
 
   /** Named partitions; set by the member. */
   named: NamedOperationHooks | null = null;
 
-  private encodeBackup(backupOp: Operation, serviceName: string, partitionId: number, replicaIndex: number, version: number, ackId: number, callKey: string | null, response: unknown): Buffer {
+  private encodeBackup(backupOp: Operation, serviceName: string, partitionId: number, replicaIndex: number, version: number, ackId: number, call: CallIdentity | null, response: unknown): Buffer {
     const out = this.out;
     out.clear();
     out.writeByte(FrameKind.BACKUP);
@@ -517,10 +620,15 @@ export class OperationServiceImpl implements OperationService {
     out.writeByte(replicaIndex);
     out.writeLong(version);
     out.writeLong(ackId);
-    out.writeUTF(callKey);
-    out.writeObject(callKey === null ? null : response);
+    // The call's identity, so a promoted backup answers a retry from its record.
+    out.writeUTF(call === null ? null : call.caller);
+    if (call !== null) {
+      out.writeLong(call.callId);
+      out.writeLong(call.lowWater);
+      out.writeObject(response);
+    }
     writeOperationBody(out, serviceName, backupOp);
-    return out.toBuffer();
+    return out.view();
   }
 
   private handleBackup(from: Address, input: ObjectDataInput): void {
@@ -528,8 +636,10 @@ export class OperationServiceImpl implements OperationService {
     const replicaIndex = input.readByte();
     const version = input.readLong();
     const ackId = input.readLong();
-    const callKey = input.readNullableUTF();
-    const response = input.readObject();
+    const caller = input.readNullableUTF();
+    const callId = caller === null ? 0 : input.readLong();
+    const lowWater = caller === null ? 0 : input.readLong();
+    const response = caller === null ? null : input.readObject();
     const { serviceName, op } = readOperationBody(input, this.deps.registry);
     this.checkPartitionId(partitionId);
     this.executor.submit(partitionId, () => {
@@ -558,7 +668,7 @@ export class OperationServiceImpl implements OperationService {
       op._callerAddress = from;
       const done = (): void => {
         this.replicaVersions.set(partitionId, version);
-        if (callKey !== null) this.callRecords.put(partitionId, callKey, response, this.deps.runtime.clock.now());
+        if (caller !== null) this.callRecords.put(partitionId, caller, callId, response, this.coarseNow, lowWater);
         if (ackId !== 0) this.sendBackupAck(from, ackId, true);
       };
       let result: void | Promise<void>;
@@ -619,17 +729,16 @@ export class OperationServiceImpl implements OperationService {
   private handleBackupAck(from: Address, input: ObjectDataInput): void {
     const ackId = input.readLong();
     const ok = input.readBoolean();
-    const acks = this.pendingAcks.get(ackId);
-    if (acks === undefined) return;
+    const round = this.pendingAcks.get(ackId);
+    if (round === undefined) return;
     if (!ok) {
       this.pendingAcks.delete(ackId);
-      acks.finish(false);
+      this.finishRound(round, false);
       return;
     }
-    acks.waitingOn.delete(from.key);
-    if (acks.waitingOn.size === 0) {
+    if (round.acknowledged(from.key)) {
       this.pendingAcks.delete(ackId);
-      acks.finish(true);
+      this.finishRound(round, true);
     }
   }
 
@@ -738,35 +847,35 @@ export class OperationServiceImpl implements OperationService {
   private handleOperation(from: Address, input: ObjectDataInput): void {
     const epoch = input.readInt();
     const callId = input.readLong();
+    const lowWater = input.readLong();
     const partitionId = input.readInt();
     const flags = input.readByte();
     const returnsResponse = (flags & OpFlags.RETURNS_RESPONSE) !== 0;
-    const target: ResponseTarget = { local: null, remote: from, callId: returnsResponse ? callId : 0 };
-    let decoded;
+    // The call is its own response target (and partition task): one object per call.
+    const call = new RemoteCall(this, null, partitionId, from, returnsResponse ? callId : 0, this.remoteCaller(from, epoch), lowWater);
     try {
-      decoded = readOperationBody(input, this.deps.registry);
+      const { serviceName, op } = readOperationBody(input, this.deps.registry);
+      op._nodeEngine = this.deps.nodeEngine;
+      op._serviceName = serviceName;
+      op._partitionId = partitionId;
+      op._replicaIndex = 0;
+      op._callerAddress = from;
+      call.op = op;
     } catch (error) {
       // A well-framed call we cannot decode: answer with the reason, keep the connection.
-      this.respondError(target, error);
+      this.respondError(call, error);
       return;
     }
-    const { serviceName, op } = decoded;
     if (partitionId !== -1) this.checkPartitionId(partitionId);
     if (!this.deps.isRunning()) {
-      this.respondRetry(target, 'member is shutting down');
+      this.respondRetry(call, 'member is shutting down');
       return;
     }
-    op._nodeEngine = this.deps.nodeEngine;
-    op._serviceName = serviceName;
-    op._partitionId = partitionId;
-    op._replicaIndex = 0;
-    op._callerAddress = from;
     if (partitionId < 0) {
-      void this.execute(op, -1, target, null);
+      void this.execute(call.op!, -1, call, null);
       return;
     }
-    const callKey = `${from.key}/${epoch}/${callId}`;
-    this.executor.submit(partitionId, () => this.execute(op, partitionId, target, callKey));
+    this.executor.submit(partitionId, call);
   }
 
   private checkPartitionId(partitionId: number): void {

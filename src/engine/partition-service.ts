@@ -22,6 +22,7 @@
  * named-partitions.ts) and reach the table through the same migrations. A named copy may run in
  * batches with the application still writing (a "batched copy", see runBatchedSource).
  */
+import type { ExportedCallRecord } from '../core/replica-bookkeeping.js';
 import { Address } from '../core/address.js';
 import type { MemberInfo, MemberList } from '../core/membership.js';
 import {
@@ -1143,7 +1144,7 @@ export class PartitionServiceImpl implements PartitionService {
       return null;
     };
     const send = (operations: Buffer[], last: boolean): Promise<void> => {
-      const records = last ? this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now()).map(([k, r]): [string, unknown, number] => [k, r.response, r.at]) : [];
+      const records = last ? this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now()) : [];
       const op = new MigrationChunkOp({ ...base, first, last, replicaVersion: this.deps.operations.replicaVersions.get(p) }, operations, records);
       first = false;
       return this.deps.operations.createInvocationBuilderOnMember(INTERNAL_SERVICE, op, destination).setCallTimeout(this.deps.settings.migrationTimeoutMs).invoke();
@@ -1269,9 +1270,9 @@ export class PartitionServiceImpl implements PartitionService {
     let entries = 0;
     let bytes = 0;
     let first = true;
-    const exportRecords = (): [string, unknown, number][] => this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now()).map(([k, r]): [string, unknown, number] => [k, r.response, r.at]);
+    const exportRecords = (): ExportedCallRecord[] => this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now());
     const capturedRecords = eager ? exportRecords() : null;
-    const flush = async (last: boolean, records: [string, unknown, number][] = []): Promise<void> => {
+    const flush = async (last: boolean, records: ExportedCallRecord[] = []): Promise<void> => {
       const op = new MigrationChunkOp({ ...header, first, last }, chunk, records);
       first = false;
       chunk = [];
@@ -1305,7 +1306,7 @@ export class PartitionServiceImpl implements PartitionService {
     for (const [name, op] of captured) await add(name, op);
     // Call records travel in chunks of their own size budget too (a partition may hold thousands).
     const records = capturedRecords ?? exportRecords();
-    let batch: [string, unknown, number][] = [];
+    let batch: ExportedCallRecord[] = [];
     let batchBytes = 0;
     for (const record of records) {
       out.clear();
@@ -1327,7 +1328,7 @@ export class PartitionServiceImpl implements PartitionService {
   // --- destination side -----------------------------------------------------------------------
 
   /** Applies one chunk of a migration or replica sync on this member, inside the partition slot. */
-  applyChunk(header: ChunkHeader, operations: Buffer[], records: [string, unknown, number][]): Promise<void> {
+  applyChunk(header: ChunkHeader, operations: Buffer[], records: readonly ExportedCallRecord[]): Promise<void> {
     const p = header.partitionId;
     if (header.migrationId.startsWith('merge:')) return this.applyMergeChunk(header, operations);
     const isSync = header.migrationId.startsWith('sync:');
@@ -1369,7 +1370,7 @@ export class PartitionServiceImpl implements PartitionService {
             await op.run();
           }
           // Call records may come in any chunk (they are chunked like the data): merge them.
-          for (const [k, response, at] of records) this.deps.operations.callRecords.put(p, k, response, at);
+          this.deps.operations.callRecords.import(p, records);
           if (header.last) {
             const rv = this.deps.operations.replicaVersions;
             if (header.batched && !isSync && (rv.isDirty(p) || rv.get(p) !== header.replicaVersion)) {

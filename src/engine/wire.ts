@@ -1,13 +1,15 @@
 /**
  * Engine frames (the payload of a transport frame). The first byte is the kind.
  *
- *   OPERATION  kind u8 | callerEpoch i32 | callId long | partitionId i32 | flags u8
- *              | serviceName UTF | typeId i32 | operation fields (writeInternal)
+ *   OPERATION  kind u8 | callerEpoch i32 | callId long | lowWater long | partitionId i32
+ *              | flags u8 | serviceName UTF | typeId i32 | operation fields (writeInternal)
+ *              (lowWater: the caller's oldest call in flight; owners drop call records below it)
  *   RESPONSE   kind u8 | callId long | status u8 | OK: value (writeObject)
  *                                                 | ERROR: name UTF, message UTF
  *                                                 | RETRY: reason UTF
  *   BACKUP     kind u8 | partitionId i32 | replicaIndex u8 | replicaVersion long | ackId long
- *              | callKey UTF | response (writeObject) | serviceName UTF | typeId i32 | fields
+ *              | caller UTF (null: no call record) [| callId long | lowWater long | response]
+ *              | serviceName UTF | typeId i32 | fields
  *   BACKUP_ACK kind u8 | ackId long | ok u8
  *   CONTROL    kind u8 | message (writeObject of a plain object with a `type`)
  *

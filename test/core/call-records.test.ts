@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CallRecords } from '../../src/core/replica-bookkeeping.js';
+
+const limits = { recordsPerCallerMax: 5, recordAgeMaxMs: 1000 };
+
+describe('CallRecords', () => {
+  it('answers a retried call from its record, per partition and caller', () => {
+    const r = new CallRecords(4, limits);
+    r.put(1, 'a/1', 10, 'ten', 0, 0);
+    assert.equal(r.get(1, 'a/1', 10, 5)?.response, 'ten');
+    assert.equal(r.get(2, 'a/1', 10, 5), undefined, 'another partition');
+    assert.equal(r.get(1, 'a/2', 10, 5), undefined, 'another incarnation of the caller');
+    assert.equal(r.get(1, 'a/1', 11, 5), undefined, 'another call');
+  });
+
+  it('drops records below the caller low-water mark once a later call brings it', () => {
+    const r = new CallRecords(1, { ...limits, recordsPerCallerMax: 100 });
+    for (let id = 1; id <= 10; id++) r.put(0, 'a/1', id, id, 0, 1);
+    assert.equal(r.count(0), 10);
+    r.put(0, 'a/1', 11, 11, 0, 8); // calls 1..7 completed at the caller
+    assert.equal(r.count(0), 4);
+    assert.equal(r.get(0, 'a/1', 7, 0), undefined);
+    assert.equal(r.get(0, 'a/1', 8, 0)?.response, 8);
+    // A record below the mark (a late backup, a migrated record) is not kept: nobody asks for it.
+    r.put(0, 'a/1', 3, 3, 0, 0);
+    assert.equal(r.get(0, 'a/1', 3, 0), undefined);
+    // Another caller's records are untouched by this caller's mark.
+    r.put(0, 'b/1', 2, 'b2', 0, 0);
+    r.put(0, 'a/1', 12, 12, 0, 12);
+    assert.equal(r.get(0, 'b/1', 2, 0)?.response, 'b2');
+  });
+
+  it('keeps a retried call that is still in flight although later calls completed', () => {
+    const r = new CallRecords(1, { ...limits, recordsPerCallerMax: 100 });
+    r.put(0, 'a/1', 5, 'five', 0, 5); // call 5 applied; the caller lost the answer and retries
+    for (let id = 6; id <= 20; id++) r.put(0, 'a/1', id, id, 0, 5); // its mark stays at 5
+    assert.equal(r.get(0, 'a/1', 5, 0)?.response, 'five');
+  });
+
+  it('bounds a stalled caller by count and every record by age', () => {
+    const r = new CallRecords(1, limits);
+    for (let id = 1; id <= 8; id++) r.put(0, 'a/1', id, id, 0, 0);
+    assert.equal(r.count(0), 5);
+    assert.equal(r.get(0, 'a/1', 3, 0), undefined, 'oldest dropped first');
+    assert.equal(r.get(0, 'a/1', 4, 0)?.response, 4);
+    assert.equal(r.get(0, 'a/1', 8, 1001), undefined, 'older than recordAgeMaxMs');
+  });
+
+  it('exports live records and imports them elsewhere (migration, replica copy)', () => {
+    const source = new CallRecords(2, { ...limits, recordsPerCallerMax: 100 });
+    source.put(1, 'a/1', 1, 'one', 0, 0);
+    source.put(1, 'a/1', 2, { n: 2 }, 10, 0);
+    source.put(1, 'b/7', 9, null, 20, 0);
+    source.put(1, 'c/1', 4, 'old', -5000, 0);
+    const exported = source.export(1, 30);
+    assert.deepEqual(exported, [
+      ['a/1', 1, 'one', 0],
+      ['a/1', 2, { n: 2 }, 10],
+      ['b/7', 9, null, 20],
+    ]);
+    const destination = new CallRecords(2, limits);
+    destination.import(1, exported);
+    assert.deepEqual(destination.get(1, 'a/1', 2, 30)?.response, { n: 2 });
+    assert.equal(destination.get(1, 'b/7', 9, 30)?.at, 20);
+    destination.clear(1);
+    assert.equal(destination.count(1), 0);
+  });
+});
