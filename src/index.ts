@@ -15,6 +15,7 @@ export {
   AbstractOperation,
   type PartitionAwareOperation,
   type BackupAwareOperation,
+  type KeyedOperation,
   type BackupOperation,
   type OperationConstructor,
 } from './spi/operation.js';
@@ -28,6 +29,7 @@ export {
   isMigrationAwareService,
   isChunkedMigrationAwareService,
   isBackupAwareOperation,
+  isKeyedOperation,
   type Properties,
   type ManagedService,
   type RemoteService,

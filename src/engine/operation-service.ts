@@ -5,12 +5,14 @@
  * Ordering contract (stated once, checked by the simulator's checkers):
  *   A caller's promise resolves only after the owner ran the operation AND every synchronous
  *   backup acknowledged applying it. Backups of one partition are sent in the owner's order and
- *   applied on each replica in that order, one at a time.
+ *   applied on each replica in that order, one at a time. Until a write's synchronous backups
+ *   acknowledged, no later operation that could observe it runs (the same key for a
+ *   KeyedOperation, else the whole partition; see PartitionExecutor's holds).
  *
  * Retries are transparent: wrong target, partition not yet assigned or being migrated, and a
  * target that left or dropped the connection all lead to a retry with back-off until the call
- * timeout. A retried call carries the same call key, and the owner (or a promoted backup) answers
- * it from its call record instead of applying it twice.
+ * timeout. A retried call carries the same caller identity and call id, and the owner (or a
+ * promoted backup) answers it from its call record instead of applying it twice.
  */
 import type { Address } from '../core/address.js';
 import type { Runtime, TimerHandle } from '../core/runtime.js';
@@ -27,10 +29,10 @@ import {
 } from '../spi/errors.js';
 import type { InvocationBuilder, Logger, NodeEngine, OperationService } from '../spi/node-engine.js';
 import type { Operation } from '../spi/operation.js';
-import { isBackupAwareOperation } from '../spi/services.js';
+import { isBackupAwareOperation, isKeyedOperation } from '../spi/services.js';
 import type { Transport } from '../transport/transport.js';
 import { InvocationRegistry } from './invocation-registry.js';
-import { PartitionExecutor } from './partition-executor.js';
+import { Hold, PartitionExecutor, type OrderKey, type TaskResult } from './partition-executor.js';
 import { FrameKind, OpFlags, ResponseStatus, readOperationBody, writeOperationBody } from './wire.js';
 import type { FaultSites } from './fault-sites.js';
 
@@ -104,6 +106,8 @@ class Invocation implements ResponseTarget {
 
   /** Assigned by the registry when the call is registered. */
   callId = 0;
+  /** The key the operation touches (KeyedOperation), for the partition executor. */
+  readonly orderKey: OrderKey | null;
 
   constructor(
     readonly service: OperationServiceImpl,
@@ -113,7 +117,9 @@ class Invocation implements ResponseTarget {
     /** Fixed target of a member invocation; null for partition invocations. */
     readonly memberTarget: Address | null,
     readonly deadline: number,
-  ) {}
+  ) {
+    this.orderKey = orderKeyOf(op);
+  }
 
   get local(): Invocation {
     return this;
@@ -130,7 +136,7 @@ class Invocation implements ResponseTarget {
   }
 
   /** Runs in the partition's slot (see PartitionExecutor). */
-  runTask(): void | Promise<void> {
+  runTask(): TaskResult {
     return this.service.executeLocal(this);
   }
 }
@@ -156,6 +162,8 @@ interface CallIdentity {
 /** A call that arrived from another member: its response target, identity and partition task. */
 class RemoteCall implements ResponseTarget, CallIdentity {
   readonly local = null;
+  /** The key the operation touches (KeyedOperation), for the partition executor. */
+  orderKey: OrderKey | null = null;
   constructor(
     readonly service: OperationServiceImpl,
     /** Set once decoded (null only while decoding, or when decoding failed). */
@@ -168,7 +176,7 @@ class RemoteCall implements ResponseTarget, CallIdentity {
     readonly lowWater: number,
   ) {}
 
-  runTask(): void | Promise<void> {
+  runTask(): TaskResult {
     return this.service.executeRemote(this);
   }
 }
@@ -379,6 +387,9 @@ export class OperationServiceImpl implements OperationService {
 
   private complete(inv: Invocation, value: unknown): void {
     if (!this.pending.delete(inv)) return;
+    // An answer can arrive while a retry is scheduled (the connection it went out on broke after
+    // it was delivered): the retry must not go out, the caller's low-water mark has passed it.
+    if (inv.retryTimer) this.deps.runtime.timers.clear(inv.retryTimer);
     inv.resolve(value);
   }
 
@@ -432,14 +443,14 @@ export class OperationServiceImpl implements OperationService {
   }
 
   /** @internal the partition task of a local invocation */
-  executeLocal(inv: Invocation): void | Promise<void> {
+  executeLocal(inv: Invocation): TaskResult {
     // A call that was sent before may have been applied by a remote owner whose replica this
     // member has since been promoted from: look it up under the identity that owner recorded.
     return this.execute(inv.op, inv.partitionId, inv, inv.everSent ? inv : null);
   }
 
   /** @internal the partition task of a call from another member */
-  executeRemote(call: RemoteCall): void | Promise<void> {
+  executeRemote(call: RemoteCall): TaskResult {
     return this.execute(call.op!, call.partitionId, call, call.callId === 0 ? null : call);
   }
 
@@ -462,7 +473,7 @@ export class OperationServiceImpl implements OperationService {
    * Runs one operation on this member (inside the partition's slot when partitionId ≥ 0).
    * Re-checks ownership first: the table may have changed while the operation was queued.
    */
-  private execute(op: Operation, partitionId: number, target: ResponseTarget, call: CallIdentity | null): void | Promise<void> {
+  private execute(op: Operation, partitionId: number, target: ResponseTarget, call: CallIdentity | null): TaskResult {
     if (partitionId >= 0 && !this.deps.acceptsOperations(partitionId)) {
       this.respondRetry(target, RetryReason.NOT_OWNER);
       return;
@@ -486,29 +497,37 @@ export class OperationServiceImpl implements OperationService {
     }
     if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
       return (result as Promise<void>).then(
-        () => this.afterRun(op, partitionId, target, call),
+        () => {
+          const after = this.afterRun(op, partitionId, target, call);
+          if (!(after instanceof Hold)) return after;
+          // An async operation keeps the whole partition until its backups answered, but its
+          // run is over: a replica copy may capture the partition now (isAwaitingBackupAcks).
+          if (partitionId >= 0) this.executor.markRunOver(partitionId);
+          return after.released;
+        },
         (error: unknown) => this.respondError(target, error),
       );
     }
     return this.afterRun(op, partitionId, target, call);
   }
 
-  private afterRun(op: Operation, partitionId: number, target: ResponseTarget, call: CallIdentity | null): void | Promise<void> {
+  private afterRun(op: Operation, partitionId: number, target: ResponseTarget, call: CallIdentity | null): TaskResult {
     const response = op.returnsResponse() ? op.getResponse() : undefined;
     if (partitionId >= 0 && call !== null) this.callRecords.put(partitionId, call.caller, call.callId, response, this.coarseNow, call.lowWater);
     if (partitionId >= 0 && isBackupAwareOperation(op) && op.shouldBackup()) {
       const round = this.sendBackups(op, partitionId, call, target, response);
       if (round !== null) {
-        // The partition stays held until sync backups answered: the next operation of this
-        // partition must not run before its predecessor's backups are in place. Meanwhile a
-        // replica sync may capture this partition at once (see isAwaitingBackupAcks).
+        // Held until sync backups answered: no later operation that could observe this write
+        // runs before its backups are in place — for a KeyedOperation, later operations on the
+        // same key; otherwise the whole partition (see PartitionExecutor). Meanwhile a replica
+        // sync may capture this partition at once (see isAwaitingBackupAcks).
         this.ackWaiting[partitionId]++;
         if (this.deps.faults.active && this.deps.faults.bugs?.ackBeforeBackups === true) {
           // Deliberate bug (simulator tests only): answer before the sync backups acknowledged.
           this.respondOk(target, response);
           round.answered = true;
         }
-        return round.held;
+        return new Hold(orderKeyOf(op), round.held);
       }
     }
     const hold = this.afterApplyFault(partitionId);
@@ -696,8 +715,13 @@ export class OperationServiceImpl implements OperationService {
   /** Per partition: operations whose run() finished and that wait for sync backup acks. */
   private readonly ackWaiting: Uint16Array;
 
+  /**
+   * Some write of the partition waits for backup acks and no run is in progress: its data is
+   * consistent, so a replica copy may capture it without queueing behind those writes (which may
+   * wait for the very replica that waits for the copy).
+   */
   isAwaitingBackupAcks(partitionId: number): boolean {
-    return this.ackWaiting[partitionId] > 0;
+    return this.ackWaiting[partitionId] > 0 && !this.executor.isRunning(partitionId);
   }
 
   /** Backup acknowledgements held until a full copy of the replica arrives, by partition. */
@@ -861,6 +885,7 @@ export class OperationServiceImpl implements OperationService {
       op._replicaIndex = 0;
       op._callerAddress = from;
       call.op = op;
+      call.orderKey = orderKeyOf(op);
     } catch (error) {
       // A well-framed call we cannot decode: answer with the reason, keep the connection.
       this.respondError(call, error);
@@ -883,6 +908,10 @@ export class OperationServiceImpl implements OperationService {
       throw new ShoalError(`frame names partition ${partitionId}, outside 0..${this.deps.partitionCount - 1}`);
     }
   }
+}
+
+function orderKeyOf(op: Operation): OrderKey | null {
+  return isKeyedOperation(op) ? op.getOrderingKey() : null;
 }
 
 function clampBackups(count: number, kind: string, op: Operation): number {

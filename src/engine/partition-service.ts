@@ -1578,10 +1578,14 @@ export class PartitionServiceImpl implements PartitionService {
         this.deps.logger.warn({ err: error, partitionId: p }, 'replica sync failed; the backup will ask again');
       }
     };
-    // The operation holding the partition may be waiting for this very replica's acknowledgement
-    // (the replica holds it until its copy arrives). Its run() is over, so the data is consistent
-    // now: capture at once instead of queueing behind it, which would stall the partition.
-    if (this.deps.operations.isAwaitingBackupAcks(p)) void serve();
+    // Writes holding the partition (or their keys) may be waiting for this very replica's
+    // acknowledgement (the replica holds it until its copy arrives). No run is in progress, so
+    // the data is consistent now: capture at once instead of queueing behind them, which would
+    // stall the partition, and start nothing new until the copy is delivered — a write slipping
+    // in after the capture would be missing from the copy and refused by the replica.
+    // (An async operation still running while keyed writes wait makes the copy queue behind it
+    // and them; the wait then ends at the backup-ack timeout.)
+    if (this.deps.operations.isAwaitingBackupAcks(p)) this.deps.operations.executor.block(p, serve());
     else this.deps.operations.executor.submit(p, serve);
     return true;
   }

@@ -34,6 +34,9 @@ export const enum ResponseStatus {
   RETRY = 2,
 }
 
+/** Bytes of an OPERATION frame before its service name: kind, epoch, callId, lowWater, partitionId, flags. */
+export const OPERATION_HEADER_BYTES = 1 + 4 + 8 + 8 + 4 + 1;
+
 export const enum OpFlags {
   RETURNS_RESPONSE = 1,
 }

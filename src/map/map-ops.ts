@@ -7,6 +7,7 @@ import {
   registerType,
   type BackupAwareOperation,
   type BackupOperation,
+  type KeyedOperation,
   type ObjectDataInput,
   type ObjectDataOutput,
   type PartitionAwareOperation,
@@ -22,7 +23,7 @@ function readBytes(input: ObjectDataInput): Bytes {
   return b;
 }
 
-abstract class KeyOperation extends Operation implements PartitionAwareOperation {
+abstract class KeyOperation extends Operation implements PartitionAwareOperation, KeyedOperation {
   mapName = '';
   key: Bytes = Buffer.alloc(0);
 
@@ -34,6 +35,11 @@ abstract class KeyOperation extends Operation implements PartitionAwareOperation
 
   protected service(): MapService {
     return this.getService<MapService>();
+  }
+
+  /** One entry: a put waiting for its sync backups holds back only this key (see KeyedOperation). */
+  getOrderingKey(): string {
+    return `${this.mapName}\u0000${this.key.toString('latin1')}`;
   }
 
   override writeInternal(out: ObjectDataOutput): void {

@@ -83,13 +83,22 @@ export class MapStore {
     return m === undefined ? [] : [...m.values()].map((e) => [e.key, e.value]);
   }
 
+  /**
+   * Empties the map's entry table in place before dropping it: a batched copy of the partition
+   * may be part-way through iterating that table (prepareReplicationChunks, resumed between
+   * operations), and must not go on yielding entries that no longer exist.
+   */
   clearMap(name: string): number {
-    const n = this.size(name);
+    const m = this.maps.get(name);
+    if (m === undefined) return 0;
+    const n = m.size;
+    m.clear();
     this.maps.delete(name);
     return n;
   }
 
   clear(): void {
+    for (const m of this.maps.values()) m.clear();
     this.maps.clear();
   }
 
@@ -172,7 +181,9 @@ export class MapService implements ManagedService, RemoteService, ChunkedMigrati
   /**
    * Yields the partition's entries in slices of at most `event.getChunkObjectsMax()` entries (or
    * about `chunkBytesHint` bytes). Each slice is taken when the engine asks for it, so values are
-   * those at that moment; the engine replays later changes after it.
+   * those at that moment; the engine replays later changes after it. The iteration runs over the
+   * live entry tables (a batched copy resumes it between operations): an entry removed or cleared
+   * meanwhile is not yielded any more, which is why the store clears a table in place.
    */
   *prepareReplicationChunks(event: PartitionReplicationEvent, chunkBytesHint: number): Iterable<Operation> {
     if (!this.carriesData(event)) return;

@@ -97,6 +97,19 @@ export interface BackupAwareOperation {
   getBackupOperation(): Operation;
 }
 
+/**
+ * An operation that reads or writes one key of its partition (a counter by name, a map entry).
+ * While a write waits for its synchronous backups, only later operations with the same ordering
+ * key wait behind it; operations on other keys of the partition run meanwhile, and operations
+ * that are not keyed wait for every such write (they may read the whole partition). Without this
+ * interface a write holds its whole partition until its backups acknowledged.
+ *
+ * `getOrderingKey()` must be pure: the engine reads it when the call arrives and again after it ran.
+ */
+export interface KeyedOperation {
+  getOrderingKey(): string | number;
+}
+
 /** Marks the operation that replays a change on a backup replica. */
 export interface BackupOperation extends Operation {}
 

@@ -164,4 +164,9 @@ export function isBackupAwareOperation(op: unknown): op is Operation & import('.
   return known;
 }
 
+/** Whether an operation declares the key it touches (see KeyedOperation). */
+export function isKeyedOperation(op: unknown): op is Operation & import('./operation.js').KeyedOperation {
+  return typeof (op as { getOrderingKey?: unknown } | null)?.getOrderingKey === 'function';
+}
+
 const BACKUP_AWARE_METHODS = ['getSyncBackupCount', 'getAsyncBackupCount', 'shouldBackup', 'getBackupOperation'] as const;

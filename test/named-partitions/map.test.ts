@@ -4,7 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { EnableAction, IndeterminateOperationStateError, MapService, PartitionMapper, ReplicaNode, ReplicationType, type DistributedMap, type ShoalInstance } from '../../src/index.js';
+import {
+  EnableAction,
+  IndeterminateOperationStateError,
+  MapService,
+  PartitionMapper,
+  PartitionReplicationEvent,
+  ReplicaNode,
+  ReplicationType,
+  type DistributedMap,
+  type ShoalInstance,
+} from '../../src/index.js';
+import { MapReplicationOperation } from '../../src/map/map-ops.js';
+import { MapStore } from '../../src/map/map-service.js';
 import { TestCluster, localKeys, storeOf, until } from './helpers.js';
 
 let cluster: TestCluster | null = null;
@@ -152,5 +164,55 @@ describe('built-in map', { concurrency: 1 }, () => {
     for (const [k, v] of w.acked) assert.equal(await map.get(k), v, `${k}`);
     assert.equal(localKeys(c.get('A'), p.getPartitionId(), 'm').length, w.acked.size);
     assert.equal(storeOf(c.get('W'), p.getPartitionId()).entryCount(), 0, 'W is not in the node list and holds nothing');
+  });
+
+  // Regression: clearMap dropped the entry table without emptying it, so a batched copy suspended
+  // part-way through that table went on yielding the cleared entries, and the destination (which
+  // had already applied the clear's backup) took them back.
+  it('a replication iterator suspended part-way does not yield entries cleared meanwhile', () => {
+    const service = new MapService();
+    service.stores = [new MapStore()];
+    const store = service.store(0);
+    const ser = (s: string): Buffer => Buffer.from(s, 'latin1');
+    for (let i = 0; i < 10; i++) store.put('m', ser(`k${i}`), ser(`v${i}`));
+    const chunks = service.prepareReplicationChunks(new PartitionReplicationEvent(0, 0, 2), 1 << 20)[Symbol.iterator]();
+    const first = chunks.next();
+    assert.equal(first.done, false);
+    assert.equal((first.value as MapReplicationOperation).data[0][1].length, 2);
+    assert.equal(store.clearMap('m'), 10);
+    store.put('m', ser('after'), ser('x'));
+    const rest: string[] = [];
+    for (let next = chunks.next(); next.done !== true; next = chunks.next()) {
+      for (const [, entries] of (next.value as MapReplicationOperation).data) rest.push(...entries.map(([k]) => k.toString('latin1')));
+    }
+    assert.deepEqual(rest, [], 'entries yielded after the clear');
+  });
+
+  it('clear during a batched copy of a named partition: cleared entries do not come back on the new active node', async () => {
+    const c = new TestCluster({ basePort: 18450, clusterName: 'np-map-clear-copy' });
+    cluster = c;
+    await c.start('A', 'B', 'C');
+    for (const m of c.members.values()) {
+      m.getPartitionManager().setMapper(String, new (class extends PartitionMapper<string> {
+        getPartition(key: string): string | null {
+          return key.startsWith('np') ? 'P' : null;
+        }
+      })());
+    }
+    // One object per copy step: the copy runs between the application's operations for a while.
+    const p = await c.get('A').getPartitionManager().definePartition('P', { objectsLockedPerTransaction: 1 }, 'A', [new ReplicaNode('B', ReplicationType.SYNCHRONOUS)]);
+    await p.enable(EnableAction.JOIN_CLUSTER);
+    const map = await c.get('A').getMap<string, number>('m');
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => map.put(`np-${i}`, i)));
+    const slot = p.getPartitionId();
+    const migrating = p.migrate(null, 'C', [new ReplicaNode('B', ReplicationType.SYNCHRONOUS)]);
+    await until(() => storeOf(c.get('C'), slot).entryCount() > 100, 20_000, 'the copy to C to be under way');
+    await map.clear();
+    await map.put('np-after', -1);
+    await migrating;
+    assert.equal(p.getActiveNode(), 'C');
+    assert.deepEqual(localKeys(c.get('C'), slot, 'm'), ['np-after'], 'what the new active node holds');
+    assert.equal(await map.size(), 1);
+    assert.equal(await map.get('np-1999'), undefined);
   });
 });

@@ -3,9 +3,11 @@
  *
  *   node --import tsx test/reliability/member.ts '<MemberSpec JSON>'
  *
- * Runs CounterService (examples/counter) with the spec's backup counts and, optionally, the
- * test-only BulkService. Lite members (spec.lite) own no partitions: the tests run their load
- * from them, so killing a data member never takes the load generator with it.
+ * Runs CounterService (examples/counter) with the spec's backup counts, the built-in map (with
+ * the spec's map backup counts, when given) and, optionally, the test-only BulkService. Lite
+ * members (spec.lite) own no partitions: the tests run their load from them, so killing a data
+ * member never takes the load generator with it. The map commands (`map*`, `named*`) drive a map
+ * load that keeps an exact model of every key (MapLoad) and read maps back for the checks.
  *
  * Test hooks (FaultSites): a migration step named in SHOAL_TEST_HOLD_STEP is held until the
  * process is killed; `armDropBackup` drops backups of one partition; `armKillAfterApply` makes
@@ -18,14 +20,22 @@ import { CounterService, type Counter } from '../../examples/counter/counter.js'
 import type { FaultSites } from '../../src/engine/fault-sites.js';
 import { INTERNAL_SERVICE } from '../../src/engine/internal-operation.js';
 import { MigrationChunkOp } from '../../src/engine/migration-ops.js';
-import { FrameKind } from '../../src/engine/wire.js';
+import { FrameKind, OPERATION_HEADER_BYTES } from '../../src/engine/wire.js';
 import {
+  EnableAction,
   IndeterminateOperationStateError,
+  MAP_SERVICE_NAME,
+  MapService,
   ObjectDataInput,
   OperationTimeoutError,
+  PartitionMapper,
+  ReplicaNode,
+  ReplicationType,
   Shoal,
   Address,
   type Config,
+  type DistributedMap,
+  type Partition,
   type ServiceConfig,
   type ShoalInstance,
 } from '../../src/index.js';
@@ -37,12 +47,18 @@ import {
   type Commands,
   type IncResult,
   type IncTally,
+  type MapKeyOutcome,
+  type MapLoadResult,
+  type MapReadResult,
   type MemberEvent,
+  type NamedPartitionInfo,
+  type NamedReplica,
   type MemberSpec,
   type PlacementInfo,
   type Request,
   type Response,
   type StateInfo,
+  type ViewInfo,
 } from './protocol.js';
 import { BulkLoadOp, BulkService, BulkVerifyOp, InspectCounterOp, bulkKeyOf } from './services.js';
 
@@ -120,13 +136,19 @@ function config(s: MemberSpec): Config {
     },
   ];
   if (bulkService !== null) services.push({ name: BulkService.NAME, implementation: bulkService });
+  if (s.mapBackupCount !== undefined || s.mapAsyncBackupCount !== undefined) {
+    const properties: Record<string, string> = {};
+    if (s.mapBackupCount !== undefined) properties['backup-count'] = String(s.mapBackupCount);
+    if (s.mapAsyncBackupCount !== undefined) properties['async-backup-count'] = String(s.mapAsyncBackupCount);
+    services.push({ name: MAP_SERVICE_NAME, implementation: new MapService(), properties });
+  }
   return {
     clusterName: s.clusterName,
     memberName: s.name,
     liteMember: s.lite,
     partitionCount: s.partitionCount,
     network: {
-      host: '127.0.0.1',
+      host: s.host ?? '127.0.0.1',
       port: s.port,
       portAutoIncrement: false,
       join: { tcpIp: { enabled: true, members: [...s.seeds] }, multicast: { enabled: false } },
@@ -166,7 +188,7 @@ function observeChunkFrames(i: ShoalInstance): void {
   const ops = i.node.operations;
   const handle = ops.handleFrame.bind(ops);
   const peek = new ObjectDataInput(Buffer.alloc(0));
-  const headerBytes = 1 + 4 + 8 + 4 + 1; // kind, epoch, call id, partition, flags (wire.ts)
+  const headerBytes = OPERATION_HEADER_BYTES;
   ops.handleFrame = (from, kind, frame) => {
     if (kind === FrameKind.OPERATION && frame.length > headerBytes + 8) {
       try {
@@ -266,6 +288,173 @@ class Load {
 
 let load: Load | null = null;
 
+// --- the map -------------------------------------------------------------------------------------
+
+type StringMap = DistributedMap<string, string>;
+
+function map(name: string): Promise<StringMap> {
+  return shoal().getMap<string, string>(name);
+}
+
+/** mulberry32: a small seeded generator (each load worker has its own). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
+  };
+}
+
+const VIOLATIONS_MAX = 50;
+
+/** What one key may hold (see MapKeyOutcome), updated call by call. */
+class KeyModel {
+  possible = new Set<string | null>([null]);
+  acked = 0;
+  indeterminate = 0;
+  failed = 0;
+  constructor(readonly key: string) {}
+  describe(): string {
+    return JSON.stringify([...this.possible]);
+  }
+}
+
+/**
+ * Map load: each worker owns the keys whose index is its number modulo the worker count, so the
+ * calls on one key never overlap and the model of the key is exact: an acknowledged put or
+ * remove leaves one possible state, an unanswered one adds its state to the possible ones.
+ */
+class MapLoad {
+  private running = true;
+  private readonly workers: Promise<void>[] = [];
+  readonly models: KeyModel[];
+  readonly tally = new Tally(['map']);
+  readonly violations: string[] = [];
+  puts = 0;
+  removes = 0;
+  gets = 0;
+  private seq = 0;
+
+  constructor(
+    private readonly target: StringMap,
+    keys: string[],
+    concurrency: number,
+    private readonly getPercent: number,
+    private readonly removePercent: number,
+    seed: number,
+    private readonly freezeUncertain: boolean,
+  ) {
+    this.models = keys.map((k) => new KeyModel(k));
+    for (let w = 0; w < concurrency; w++) {
+      const own = this.models.filter((_, i) => i % concurrency === w);
+      if (own.length > 0) this.workers.push(this.worker(own, prng(seed + w)));
+    }
+  }
+
+  private violation(text: string): void {
+    if (this.violations.length < VIOLATIONS_MAX) this.violations.push(text);
+  }
+
+  private async worker(own: KeyModel[], random: () => number): Promise<void> {
+    while (this.running && own.length > 0) {
+      const m = own[Math.floor(random() * own.length)];
+      const dice = random() * 100;
+      if (dice < this.getPercent) {
+        try {
+          const value = (await this.target.get(m.key)) ?? null;
+          this.gets++;
+          this.tally.acked[0]++;
+          if (!m.possible.has(value)) this.violation(`get ${m.key} answered ${JSON.stringify(value)}; it may hold only ${m.describe()}`);
+        } catch (error) {
+          this.tally.error(0, error);
+          await pause(20);
+        }
+        continue;
+      }
+      const remove = dice < this.getPercent + this.removePercent;
+      const value = remove ? null : `${m.key}@${this.seq++}`;
+      try {
+        const previous = (remove ? await this.target.remove(m.key) : await this.target.put(m.key, value!)) ?? null;
+        if (!m.possible.has(previous)) {
+          this.violation(`${remove ? 'remove' : `put ${JSON.stringify(value)} of`} ${m.key} answered previous ${JSON.stringify(previous)}; it may have held only ${m.describe()}`);
+        }
+        m.possible = new Set([value]);
+        m.acked++;
+        this.tally.acked[0]++;
+        if (remove) this.removes++;
+        else this.puts++;
+      } catch (error) {
+        this.tally.error(0, error);
+        if (error instanceof IndeterminateOperationStateError || error instanceof OperationTimeoutError) m.indeterminate++;
+        else m.failed++;
+        // Applied or not: the key may now hold what this call wrote.
+        m.possible.add(value);
+        if (this.freezeUncertain) own.splice(own.indexOf(m), 1);
+        await pause(20); // a failing call must not spin the event loop
+      }
+    }
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  progress(): { running: boolean; acked: number; indeterminate: number; failed: number } {
+    return { running: this.running, acked: this.tally.acked[0], indeterminate: this.tally.indeterminate[0], failed: this.tally.failed[0] };
+  }
+
+  async stop(): Promise<MapLoadResult> {
+    this.running = false;
+    await Promise.all(this.workers);
+    const t = this.tally.report();
+    const keys: MapKeyOutcome[] = this.models.map((m) => ({ key: m.key, possible: [...m.possible], acked: m.acked, indeterminate: m.indeterminate, failed: m.failed }));
+    return {
+      acked: t.acked[0],
+      indeterminate: t.indeterminate[0],
+      failed: t.failed[0],
+      puts: this.puts,
+      removes: this.removes,
+      gets: this.gets,
+      errors: t.errors,
+      keys,
+      violations: this.violations,
+    };
+  }
+}
+
+let mapLoad: MapLoad | null = null;
+
+/** Places string keys that start with `prefix` in a named partition; any other key is hashed. */
+class PrefixMapper extends PartitionMapper<string> {
+  constructor(
+    private readonly prefix: string,
+    private readonly partition: string,
+  ) {
+    super();
+  }
+  getPartition(key: string): string | null {
+    return key.startsWith(this.prefix) ? this.partition : null;
+  }
+}
+
+function replicaNodes(replicas: readonly NamedReplica[]): ReplicaNode[] {
+  return replicas.map((r) => new ReplicaNode(r.member, r.sync ? ReplicationType.SYNCHRONOUS : ReplicationType.ASYNCHRONOUS));
+}
+
+function namedInfo(p: Partition): NamedPartitionInfo {
+  return { partitionId: p.getPartitionId(), state: p.getState(), activeNode: p.getActiveNode(), replicaNodes: p.getReplicaNodes().map((r) => r.getMemberName()) };
+}
+
+/** Reads in batches, so a member is not handed thousands of calls at once. */
+async function inBatches<T, R>(items: readonly T[], size: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(f))));
+  return out;
+}
+
 // --- commands ------------------------------------------------------------------------------------
 
 type Handlers = { [C in CommandName]: (args: Commands[C][0]) => Promise<Commands[C][1]> };
@@ -331,6 +520,18 @@ const handlers: Handlers = {
     return null;
   },
   state: () => state(),
+  view: async (): Promise<ViewInfo> => {
+    const i = shoal();
+    const list = i.node.cluster.core.list;
+    return {
+      uuid: i.getCluster().getLocalMember().uuid,
+      address: i.getNodeEngine().getThisAddress().key,
+      memberListVersion: list.version,
+      memberUuids: list.members.map((m) => m.uuid),
+      table: i.node.partitions.table.snapshot(),
+      safe: i.getPartitionService().isClusterSafe(),
+    };
+  },
   waitForMigrations: async ({ timeoutMs }) => {
     await shoal().getPartitionService().waitForMigrations({ timeout: timeoutMs });
     return null;
@@ -483,6 +684,62 @@ const handlers: Handlers = {
     }
     return info;
   },
+  mapStartLoad: async ({ map: name, keys, concurrency, getPercent, removePercent, seed, freezeUncertain }) => {
+    if (mapLoad?.isRunning === true) throw new Error('map load already running');
+    mapLoad = new MapLoad(await map(name), keys, concurrency, getPercent, removePercent, seed, freezeUncertain);
+    return null;
+  },
+  mapLoadProgress: async () => mapLoad?.progress() ?? { running: false, acked: 0, indeterminate: 0, failed: 0 },
+  mapStopLoad: async () => {
+    if (mapLoad === null) throw new Error('no map load was started');
+    return mapLoad.stop();
+  },
+  mapPut: async ({ map: name, entries }) => {
+    const m = await map(name);
+    return inBatches(entries, 100, async ([k, v]) => (await m.put(k, v)) ?? null);
+  },
+  mapRead: async ({ map: name, keys }): Promise<MapReadResult> => {
+    const m = await map(name);
+    const [size, allKeys, entries] = [await m.size(), await m.keys(), await m.entries()];
+    const values = await inBatches(keys, 100, async (k) => (await m.get(k)) ?? null);
+    const contains = await inBatches(keys, 100, (k) => m.containsKey(k));
+    return { size, keys: allKeys, entries, values, contains };
+  },
+  mapClear: async ({ map: name }) => {
+    await (await map(name)).clear();
+    return null;
+  },
+  mapDestroy: async ({ map: name }) => {
+    await (await map(name)).destroy();
+    return null;
+  },
+  mapLocalEntries: async ({ map: name, partitionId }) => {
+    const stores = shoal().getNodeEngine().getService<MapService>(MAP_SERVICE_NAME).stores;
+    if (partitionId >= 0) return stores[partitionId].size(name);
+    return stores.reduce((n, s) => n + s.size(name), 0);
+  },
+  mapNames: async () =>
+    shoal()
+      .getDistributedObjects()
+      .filter((o) => o.getServiceName() === MAP_SERVICE_NAME)
+      .map((o) => o.getName())
+      .sort(),
+  mapSetMapper: async ({ prefix, partition }) => {
+    shoal().getPartitionManager().setMapper(String, new PrefixMapper(prefix, partition));
+    return null;
+  },
+  namedDefine: async ({ name, activeNode, replicas, objectsLockedPerTransaction }) => {
+    const manager = shoal().getPartitionManager();
+    const p = await manager.definePartition(name, { objectsLockedPerTransaction }, activeNode, replicaNodes(replicas));
+    await p.enable(EnableAction.JOIN_CLUSTER);
+    return namedInfo(p);
+  },
+  namedMigrate: async ({ name, activeNode, replicas, objectsLockedPerTransaction }) => {
+    const properties = objectsLockedPerTransaction === null ? null : { objectsLockedPerTransaction };
+    const report = await shoal().getPartitionManager().getPartition(name).migrate(properties, activeNode, replicaNodes(replicas));
+    return { moves: report.moves };
+  },
+  namedInfo: async ({ name }) => namedInfo(shoal().getPartitionManager().getPartition(name)),
   shutdown: async () => {
     await shoal().shutdown();
     return null;

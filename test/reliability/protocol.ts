@@ -7,10 +7,16 @@
  * Asynchronous happenings (a held migration step, a self-kill) are `EVENT <JSON>` lines.
  * Shoal's own logs go to stderr.
  */
+import type { PartitionTableSnapshot } from '../../src/core/partition-table.js';
 
 export interface MemberSpec {
   readonly name: string;
   readonly port: number;
+  /**
+   * Address to bind and advertise (`network.host`). Default 127.0.0.1; the chaos run gives each
+   * member its own network namespace and the address it has there.
+   */
+  readonly host?: string;
   /** Live members to join through (`host:port`); the first member lists only itself. */
   readonly seeds: readonly string[];
   readonly clusterName: string;
@@ -32,6 +38,10 @@ export interface MemberSpec {
   readonly standby: boolean;
   /** Also run the test-only BulkService (large-migration test). */
   readonly bulkService: boolean;
+  /** The built-in map's (`shoal:map`) `backup-count`; unset: the map's default (1). */
+  readonly mapBackupCount?: number;
+  /** The built-in map's `async-backup-count`; unset: the map's default (0). */
+  readonly mapAsyncBackupCount?: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -63,6 +73,17 @@ export interface StateInfo {
   readonly localPartitions: number;
   /** Longest event-loop delay of this process so far (ms). */
   readonly eventLoopDelayMaxMs: number;
+}
+
+/** What the simulator's checkers look at (`MemberView`), as one member sees it. */
+export interface ViewInfo {
+  readonly uuid: string;
+  readonly address: string;
+  readonly memberListVersion: number;
+  /** Member uuids in this member's list, oldest (master) first. */
+  readonly memberUuids: string[];
+  readonly table: PartitionTableSnapshot;
+  readonly safe: boolean;
 }
 
 export interface PlacementInfo {
@@ -119,11 +140,69 @@ export interface BulkLocalInfo {
   readonly eventLoopDelayMaxMs: number;
 }
 
+/** What happened to one key of a map load, and what the key may hold now. */
+export interface MapKeyOutcome {
+  readonly key: string;
+  /**
+   * Every state the key may be in after the load (null: absent): the state after its last
+   * acknowledged call, plus the state each later unacknowledged call would have left. One entry
+   * when no call on the key ended without an answer after its last acknowledged one.
+   */
+  readonly possible: (string | null)[];
+  readonly acked: number;
+  readonly indeterminate: number;
+  readonly failed: number;
+}
+
+export interface MapLoadResult {
+  readonly acked: number;
+  readonly indeterminate: number;
+  readonly failed: number;
+  /** Acknowledged calls by kind. */
+  readonly puts: number;
+  readonly removes: number;
+  readonly gets: number;
+  readonly errors: Record<string, number>;
+  readonly keys: MapKeyOutcome[];
+  /**
+   * Acknowledged calls whose answer contradicts the model: a put or remove that returned a
+   * previous value, or a get that returned a value, the key could not hold at that moment (a
+   * lost or resurrected write seen while the load ran). At most 50.
+   */
+  readonly violations: string[];
+}
+
+/** One member's view of a map (every read goes through the cluster, not the local store). */
+export interface MapReadResult {
+  readonly size: number;
+  readonly keys: string[];
+  readonly entries: [string, string][];
+  /** `get` of each key asked for, in order (null: absent). */
+  readonly values: (string | null)[];
+  /** `containsKey` of each key asked for, in order. */
+  readonly contains: boolean[];
+}
+
+/** A replica node of a named partition, by member name. */
+export interface NamedReplica {
+  readonly member: string;
+  readonly sync: boolean;
+}
+
+export interface NamedPartitionInfo {
+  readonly partitionId: number;
+  readonly state: string;
+  readonly activeNode: string;
+  readonly replicaNodes: string[];
+}
+
 /** Command name → [arguments, result]. */
 export interface Commands {
   /** Standby process: join the cluster through these seeds now (answers once READY). */
   join: [{ seeds: string[] }, null];
   state: [Record<string, never>, StateInfo];
+  /** Member list and partition table, for the checkers (membershipAgrees). */
+  view: [Record<string, never>, ViewInfo];
   waitForMigrations: [{ timeoutMs: number }, null];
   placement: [{ name: string }, PlacementInfo];
   /** Creates the counters' proxies (on every member). */
@@ -151,6 +230,36 @@ export interface Commands {
   /** Checks every entry of every partition on its owner against what bulkLoad stored. */
   bulkVerify: [{ total: number }, BulkVerifyResult];
   bulkLocal: [{ reset: boolean }, BulkLocalInfo];
+  /**
+   * Map load: `concurrency` workers, each on its own keys (every key's calls are sequential, so
+   * the model of what it holds is exact), choosing get, remove or put at random (seeded).
+   * `freezeUncertain`: a key whose put or remove went unanswered is not touched again, so its
+   * final state shows whether that call survived.
+   */
+  mapStartLoad: [{ map: string; keys: string[]; concurrency: number; getPercent: number; removePercent: number; seed: number; freezeUncertain: boolean }, null];
+  mapLoadProgress: [Record<string, never>, LoadProgress];
+  /** Stops issuing, waits for every call in flight to settle, returns the outcomes and model. */
+  mapStopLoad: [Record<string, never>, MapLoadResult];
+  /** Puts these entries (distinct keys), up to 100 at once; the previous values, in order. */
+  mapPut: [{ map: string; entries: [string, string][] }, (string | null)[]];
+  /** size, keys, entries, and get/containsKey of each key given, through this member. */
+  mapRead: [{ map: string; keys: string[] }, MapReadResult];
+  mapClear: [{ map: string }, null];
+  mapDestroy: [{ map: string }, null];
+  /** Entries of this map in this member's own stores (every replica it holds; -1: all partitions). */
+  mapLocalEntries: [{ map: string; partitionId: number }, number];
+  /** Names of the map proxies this member has. */
+  mapNames: [Record<string, never>, string[]];
+  /** Installs (on this member) a mapper placing string keys starting with `prefix` in `partition`. */
+  mapSetMapper: [{ prefix: string; partition: string }, null];
+  /** Defines a named partition from this member and enables it (JOIN_CLUSTER). */
+  namedDefine: [{ name: string; activeNode: string; replicas: NamedReplica[]; objectsLockedPerTransaction: number }, NamedPartitionInfo];
+  /**
+   * Migrates a named partition (on its current active node), with `objectsLockedPerTransaction`
+   * overridden for this migration unless null; the replica moves it took.
+   */
+  namedMigrate: [{ name: string; activeNode: string; replicas: NamedReplica[]; objectsLockedPerTransaction: number | null }, { moves: number }];
+  namedInfo: [{ name: string }, NamedPartitionInfo];
   shutdown: [Record<string, never>, null];
   terminate: [Record<string, never>, null];
 }
