@@ -97,12 +97,18 @@ export class MemberProcess {
   private standbyLoaded = false;
   private standbyWaiters: (() => void)[] = [];
 
-  constructor(spec: MemberSpec, env: Readonly<Record<string, string>>) {
+  /**
+   * `launcher`: a command the member is started through (`['ip', 'netns', 'exec', ns]` for the
+   * chaos run's namespaces). It must exec node in place, so `pid` stays node's PID and signals by
+   * PID reach the member.
+   */
+  constructor(spec: MemberSpec, env: Readonly<Record<string, string>>, launcher: readonly string[] = []) {
     this.spec = spec;
     this.name = spec.name;
     this.port = spec.port;
-    this.address = `127.0.0.1:${spec.port}`;
-    this.child = spawn(process.execPath, ['--import', 'tsx', MEMBER_MAIN, JSON.stringify(spec)], {
+    this.address = `${spec.host ?? '127.0.0.1'}:${spec.port}`;
+    const command = [...launcher, process.execPath, '--import', 'tsx', MEMBER_MAIN, JSON.stringify(spec)];
+    this.child = spawn(command[0], command.slice(1), {
       cwd: REPO_ROOT,
       env: { ...process.env, SHOAL_LOG_JSON: '1', SHOAL_COUNTER_QUIET: '1', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -313,6 +319,8 @@ export class MemberProcess {
 export interface SpawnOptions extends Partial<Omit<MemberSpec, 'name' | 'port' | 'clusterName'>> {
   readonly name?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Command prefix the member is started through (see MemberProcess); default none. */
+  readonly launcher?: readonly string[];
 }
 
 /** The processes of one test: ports from its own range, one cluster name, cleanup at the end. */
@@ -357,7 +365,7 @@ export class Harness {
     if (this.nextPort >= this.portEnd) throw new Error('this test used up its port range');
     const port = this.nextPort++;
     const running = this.live.map((m) => m.address);
-    const { env, ...rest } = options;
+    const { env, launcher, ...rest } = options;
     const spec: MemberSpec = {
       ...DEFAULT_SPEC,
       ...this.defaults,
@@ -365,9 +373,9 @@ export class Harness {
       name: options.name ?? `${options.lite === true ? 'lite' : 'member'}-${port}`,
       port,
       clusterName: this.clusterName,
-      seeds: options.seeds ?? (running.length > 0 ? running : [`127.0.0.1:${port}`]),
+      seeds: options.seeds ?? (running.length > 0 ? running : [`${options.host ?? this.defaults.host ?? '127.0.0.1'}:${port}`]),
     };
-    const m = new MemberProcess(spec, env ?? {});
+    const m = new MemberProcess(spec, env ?? {}, launcher);
     this.members.push(m);
     return m;
   }
