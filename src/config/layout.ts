@@ -105,6 +105,7 @@ export const SHOAL_LAYOUT: SectionLayout = section('', {
         },
       }),
       'join-timeout-ms': int('joinTimeoutMs'),
+      'merge-interval-ms': int('mergeIntervalMs'),
     }),
   }),
   invocation: section('invocation', {

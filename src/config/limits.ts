@@ -66,6 +66,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   multicastInterface: '127.0.0.1',
   multicastTtl: 0,
   joinTimeoutMs: 3000,
+  mergeIntervalMs: 5000,
   callTimeoutMs: 60000,
   retryPauseMs: 50,
   backupAckTimeoutMs: 5000,

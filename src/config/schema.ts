@@ -138,6 +138,7 @@ const joinSchema = section({
   tcpIp: tcpIpSchema.prefault({}),
   multicast: multicastSchema.prefault({}),
   joinTimeoutMs: millis(1, L.timeoutMsMax).default(D.joinTimeoutMs),
+  mergeIntervalMs: millis(0, L.timeoutMsMax).default(D.mergeIntervalMs),
 })
   .superRefine((join, ctx) => {
     if (join.tcpIp.enabled === true && join.multicast.enabled) {

@@ -51,6 +51,12 @@ export interface JoinConfig {
   multicast?: MulticastJoinConfig;
   /** Default 3000. */
   joinTimeoutMs?: number;
+  /**
+   * Default 5000. How often a master looks for another cluster of the same name at the addresses
+   * it knows (its join addresses, members it removed): after a network split heals, the smaller
+   * cluster merges into the larger. 0 turns merging off.
+   */
+  mergeIntervalMs?: number;
 }
 
 export interface NetworkConfig {
@@ -168,6 +174,7 @@ export interface ResolvedConfig {
       tcpIp: { enabled: boolean; members: string[] };
       multicast: { enabled: boolean; group: string; port: number; interface: string; ttl: number };
       joinTimeoutMs: number;
+      mergeIntervalMs: number;
     };
   };
   invocation: {

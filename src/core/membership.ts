@@ -217,6 +217,16 @@ export class MembershipCore {
     return effects;
   }
 
+  /**
+   * Split-brain merge (see split-brain.ts): leave this cluster without a goodbye and join the
+   * cluster whose master is at `master`, asking only it.
+   */
+  mergeInto(now: number, master: string): MembershipEffect[] {
+    if (this.stateValue !== 'member' || master === this.local.address) return [];
+    this.stateValue = 'joining';
+    return this.start(now, [master]);
+  }
+
   /** Members by uuid, for lookups by the engine. */
   memberByUuid(uuid: string): MemberInfo | undefined {
     return this.listValue.members.find((m) => m.uuid === uuid);

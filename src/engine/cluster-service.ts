@@ -72,6 +72,11 @@ export class ClusterService implements Cluster {
     this.stop();
   }
 
+  /** Split-brain merge: leave this cluster and join the one whose master is at `master`. */
+  mergeInto(master: Address): void {
+    this.apply(this.core.mergeInto(this.deps.runtime.clock.now(), master.key));
+  }
+
   stop(): void {
     if (this.tickTimer) this.deps.runtime.timers.clear(this.tickTimer);
     this.tickTimer = null;

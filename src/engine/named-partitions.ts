@@ -26,7 +26,7 @@
 import { Address } from '../core/address.js';
 import type { MemberInfo, MemberList } from '../core/membership.js';
 import { REPLICA_COUNT_MAX, type ReplicaRow } from '../core/partition-table.js';
-import type { Runtime } from '../core/runtime.js';
+import type { Runtime, TimerHandle } from '../core/runtime.js';
 import {
   IndeterminateOperationStateError,
   NodeListMismatchError,
@@ -107,6 +107,8 @@ export interface NamedPartitionDeps {
   readonly nodeActiveTimeoutMs: number;
   /** Bound for requests to the master (enable and migrate wait for their copies). */
   readonly callTimeoutMs: number;
+  /** The master re-sends the registry this often (a member that lost a publication, or joined as one went out, catches up). */
+  readonly republishIntervalMs: number;
   readonly localUuid: string;
   localName(): string;
   localAddress(): Address;
@@ -134,6 +136,12 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   private readonly localDefs = new Map<string, LocalDefinition>();
   /** Slots this member serves on its own (broadcast definition updates = false). */
   private readonly overlays = new Set<number>();
+  /**
+   * Copies kept from the other side of a split (slot → partition name): this member held them when
+   * its cluster merged into another; they are not served and wait for the application to enable
+   * the partition, whose EnableAction decides what becomes of them (see `retainForMerge`).
+   */
+  private retained = new Map<number, string>();
   /** Mappers by the prototype of the class they were installed for. */
   private readonly mappers = new Map<object, PartitionMapper<never>>();
   private readonly listeners = new Map<string, PartitionListener>();
@@ -143,6 +151,7 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   private readonly signatures = new Map<string, string>();
   private publishScheduled = false;
   private wasMaster = false;
+  private republishTimer: TimerHandle | null = null;
 
   // master state (transient: a new master starts without it)
   /** Members excluded from a slot's row while their JOIN_CLUSTER_RESTORE merge runs. */
@@ -381,8 +390,31 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
     const isMaster = this.deps.cluster.isMaster();
     const becameMaster = isMaster && !this.wasMaster;
     this.wasMaster = isMaster;
-    if (isMaster && (becameMaster || added.some((m) => m.uuid !== this.deps.localUuid))) this.publish();
+    // Deferred: a joiner must have the member list (sent right after this) before the registry,
+    // or it drops the registry as coming from no master it knows. (An empty registry has nothing
+    // to lose: it goes at once, as it always did.)
+    if (isMaster && (becameMaster || added.some((m) => m.uuid !== this.deps.localUuid))) {
+      if (this.defs.size === 0) this.publish();
+      else this.schedulePublish();
+    }
     this.notifyListeners();
+  }
+
+  /** Starts re-sending the registry (master) every `republishIntervalMs`. */
+  start(): void {
+    if (this.republishTimer !== null || this.deps.republishIntervalMs <= 0 || this.deps.slotCount === 0) return;
+    this.republishTimer = this.deps.runtime.timers.every(this.deps.republishIntervalMs, () => this.republish());
+  }
+
+  stop(): void {
+    if (this.republishTimer !== null) this.deps.runtime.timers.clear(this.republishTimer);
+    this.republishTimer = null;
+  }
+
+  /** Master: the current registry again, same version (members that have it ignore it). */
+  private republish(): void {
+    if (!this.deps.cluster.isMaster() || this.defs.size === 0 || this.registryMaster !== this.deps.localUuid || this.publishScheduled) return;
+    this.sendRegistry();
   }
 
   private schedulePublish(): void {
@@ -399,6 +431,11 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
     if (!this.deps.cluster.isMaster()) return;
     this.registryVersion++;
     this.registryMaster = this.deps.localUuid;
+    this.sendRegistry();
+    this.afterRegistryChange();
+  }
+
+  private sendRegistry(): void {
     const wire: Record<string, unknown> = {
       masterUuid: this.deps.localUuid,
       version: this.registryVersion,
@@ -411,7 +448,6 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
         .invoke()
         .catch((error: unknown) => this.deps.logger.debug({ err: error }, 'could not send the named-partition registry'));
     }
-    this.afterRegistryChange();
   }
 
   /** A registry published by the master. */
@@ -448,10 +484,67 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   /** The member was dropped from the cluster and rejoins: it serves nothing on its own any more. */
   reset(): void {
     this.overlays.clear();
+    this.retained.clear();
     this.restoring.clear();
     this.overrides.clear();
     this.pendingMerge.clear();
     this.failures.clear();
+  }
+
+  /**
+   * Split-brain merge (node.ts `mergeInto`): this member leaves its cluster for another one. The
+   * named slots it holds a copy of (as active node, replica, or serving alone) are kept aside;
+   * returns them. Its services keep their data of these slots, nothing else. Until the
+   * application enables such a partition, the copy is not served and the member stays out of
+   * its row (the cluster it joins marked it failed when it lost it at the split). Enabling then
+   * applies the EnableAction to it as to any local copy: JOIN_CLUSTER keeps it (a key on both
+   * sides: ObjectNotUniqueError; keys only here: orphans), JOIN_CLUSTER_PURGE drops it,
+   * JOIN_CLUSTER_RESTORE merges it into the partition (KEEP_EXISTING on the active node).
+   */
+  retainForMerge(): ReadonlySet<number> {
+    const kept = new Map<number, string>();
+    for (let i = 0; i < this.deps.slotCount; i++) {
+      const p = this.from + i;
+      const holds = this.overlays.has(p) || this.retained.has(p) || this.deps.partitions.table.replicaIndexOf(p, this.deps.localUuid) >= 0;
+      if (!holds) continue;
+      const name = this.retained.get(p) ?? [...this.localDefs.values()].find((d) => d.slot === p && this.overlays.has(p))?.name ?? this.bySlot[i]?.name;
+      if (name !== undefined) kept.set(p, name);
+    }
+    this.reset();
+    this.retained = kept;
+    // Whatever the cluster it joins publishes is the registry now.
+    this.registryMaster = null;
+    this.registryVersion = 0;
+    if (kept.size > 0) this.deps.logger.warn({ partitions: [...kept.values()] }, 'keeping this member\'s copies of named partitions aside until they are enabled again (multi-master restore)');
+    return new Set(kept.keys());
+  }
+
+  /**
+   * Takes this member's kept copy of partition `name` (now at slot `p`): true when there is one.
+   * A copy kept under another slot (the partition was defined anew on the other side) is dropped.
+   */
+  private async takeRetained(name: string, p: number): Promise<boolean> {
+    let found = false;
+    for (const [slot, kept] of [...this.retained]) {
+      if (kept !== name) continue;
+      this.retained.delete(slot);
+      if (slot === p) found = true;
+      else {
+        this.deps.logger.warn({ partition: name, kept: slot, now: p }, 'a kept copy of a named partition is in another slot than the cluster gives the partition: dropped');
+        await this.deps.partitions.clearLocalSlot(slot);
+      }
+    }
+    if (this.retained.get(p) !== undefined && this.retained.get(p) !== name) {
+      // Another partition's copy in the slot this name has now: it cannot be restored as that partition.
+      this.retained.delete(p);
+      await this.deps.partitions.clearLocalSlot(p);
+    }
+    return found;
+  }
+
+  /** Names of the partitions whose copies this member keeps from a split, until they are enabled again. */
+  retainedPartitions(): string[] {
+    return [...this.retained.values()].sort();
   }
 
   // --- master: requests ---------------------------------------------------------------------------
@@ -765,6 +858,7 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
       hadLocalData,
     });
     const holdsReplica = this.deps.partitions.table.replicaIndexOf(p, this.deps.localUuid) >= 0;
+    const hadRetained = await this.takeRetained(name, p);
     if (!local.properties.broadcastDefinitionUpdates) {
       if (local.nodes[0].name !== this.localName()) {
         throw new RangeError(`partition '${name}' has broadcast definition updates off, so it can only be enabled on its active node '${local.nodes[0].name}' (this member is '${this.localName()}')`);
@@ -785,8 +879,16 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
     }
     const hadOverlay = this.overlays.delete(p);
     if (hadOverlay) this.notifyListeners();
-    if (action === EnableAction.JOIN_CLUSTER_PURGE && (hadOverlay || !holdsReplica)) await this.deps.partitions.clearLocalSlot(p);
-    await this.callMaster(() => new NamedEnableOp(request(hadOverlay && action !== EnableAction.JOIN_CLUSTER_PURGE)));
+    const hadLocal = hadOverlay || hadRetained;
+    if (action === EnableAction.JOIN_CLUSTER_PURGE && (hadLocal || !holdsReplica)) await this.deps.partitions.clearLocalSlot(p);
+    const merging = hadLocal && action !== EnableAction.JOIN_CLUSTER_PURGE;
+    try {
+      await this.callMaster(() => new NamedEnableOp(request(merging)));
+    } catch (error) {
+      // Not restored (ObjectNotUniqueError, a timeout): the copy stays aside for another try.
+      if (merging && this.deps.partitions.table.replicaIndexOf(p, this.deps.localUuid) < 0) this.retained.set(p, name);
+      throw error;
+    }
   }
 
   async migrate(name: string, properties: PartitionProperties | null, activeNode: string, replicas: readonly ReplicaNode[] | null): Promise<MigrationReport> {
@@ -894,6 +996,14 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
 
   isLocalOnly(name: string): boolean {
     return this.effective(name).localOnly;
+  }
+
+  /**
+   * Members of the partition's node list kept out of its row until they enable it again (they
+   * died, left, or a restore of theirs failed), as this member's registry says.
+   */
+  keptOut(name: string): readonly string[] {
+    return this.effective(name).failed.slice();
   }
 
   state(name: string): PartitionState {

@@ -25,6 +25,7 @@ import { NamedPartitionService } from './named-partitions.js';
 import { OperationServiceImpl } from './operation-service.js';
 import { PartitionServiceImpl, type WireTable } from './partition-service.js';
 import { ProxyServiceImpl } from './proxy-service.js';
+import { SPLIT_BRAIN_TYPES, SplitBrainService } from './split-brain.js';
 import { FrameKind } from './wire.js';
 import './migration-ops.js';
 
@@ -58,6 +59,7 @@ export class Node {
   partitions!: PartitionServiceImpl;
   operations!: OperationServiceImpl;
   proxies!: ProxyServiceImpl;
+  splitBrain!: SplitBrainService;
   private stateValue: NodeState = 'created';
   private addressValue: Address | null = null;
   private memberName: string;
@@ -65,6 +67,8 @@ export class Node {
   private readonly controlOut = new ObjectDataOutput(1024);
   private readonly controlIn = new ObjectDataInput(Buffer.alloc(0));
   private readonly multicastEnabled: boolean;
+  /** Merging into another cluster (split brain healed) until that cluster's list arrives. */
+  private merging = false;
 
   constructor(options: NodeOptions) {
     this.config = options.config;
@@ -167,6 +171,7 @@ export class Node {
       slotCount: cfg.namedPartitionsMax,
       nodeActiveTimeoutMs: cfg.nodeActiveTimeoutSeconds * 1000,
       callTimeoutMs: cfg.invocation.callTimeoutMs,
+      republishIntervalMs: cfg.backup.antiEntropyIntervalMs,
       localUuid: this.uuid,
       localName: () => this.memberName,
       localAddress: () => this.address,
@@ -176,6 +181,17 @@ export class Node {
     });
     this.partitions.named = this.named;
     this.operations.named = this.named;
+    this.splitBrain = new SplitBrainService({
+      runtime: this.runtime,
+      logger: this.logger.child({ component: 'split-brain' }),
+      cluster: this.cluster,
+      intervalMs: cfg.network.join.mergeIntervalMs,
+      localUuid: this.uuid,
+      localAddress: () => this.address,
+      seeds: () => this.seedAddresses(),
+      send: (to, message) => this.sendControl(to, message),
+      merge: (master, reason) => this.mergeInto(master, reason),
+    });
     this.proxies = new ProxyServiceImpl({
       logger: this.logger.child({ component: 'proxies' }),
       operations: this.operations,
@@ -192,6 +208,8 @@ export class Node {
     this.stateValue = 'active';
     this.operations.start();
     this.partitions.start();
+    this.named.start();
+    this.splitBrain.start();
     const seeds = this.seedAddresses();
     if (this.multicastEnabled) {
       const m = cfg.network.join.multicast;
@@ -257,6 +275,10 @@ export class Node {
       this.cluster.handle(from, parseMembershipMessage(message));
       return;
     }
+    if (SPLIT_BRAIN_TYPES.has(type)) {
+      this.splitBrain.handle(from, message);
+      return;
+    }
     switch (type) {
       case 'partition-table': {
         const t = message.table;
@@ -292,6 +314,12 @@ export class Node {
   }
 
   private onMembersChanged(list: MemberList, added: readonly MemberInfo[], removed: readonly MemberInfo[]): void {
+    if (this.merging) {
+      // Joined the cluster it merged into: the configured seeds again, for any later rejoin.
+      this.merging = false;
+      for (const seed of this.seedAddresses()) this.cluster.addSeed(seed);
+    }
+    this.splitBrain.onMembersChanged(list, added, removed);
     this.named.onMembersChanged(list, added, removed);
     this.partitions.onMembersChanged(list, added, removed);
     for (const m of removed) this.transport.disconnect(Address.parse(m.address));
@@ -311,6 +339,32 @@ export class Node {
         }
       }
     }
+  }
+
+  /**
+   * Split-brain merge: leave this cluster (no goodbye) and join the one whose master is at
+   * `master`. Hashed partitions' data is dropped (the other cluster's copy stands); the copies of
+   * named partitions this member holds are kept aside, unserved, until the application enables
+   * those partitions again, with the EnableAction that says what becomes of them (restore).
+   */
+  private mergeInto(master: Address, reason: string): void {
+    this.logger.warn({ master: master.key }, `${reason}; leaving this cluster to join it`);
+    const kept = this.named.retainForMerge();
+    this.partitions.resetAll();
+    const total = this.config.partitionCount + this.config.namedPartitionsMax;
+    for (const [name, service] of this.services) {
+      try {
+        if (isMigrationAwareService(service)) {
+          for (let p = 0; p < total; p++) if (!kept.has(p)) service.clearPartitionReplica(p);
+        } else if (isManagedService(service)) {
+          service.reset();
+        }
+      } catch (error) {
+        this.logger.error({ err: error, service: name }, 'resetting a service for a merge threw');
+      }
+    }
+    this.merging = true;
+    this.cluster.mergeInto(master);
   }
 
   migrationAwareServices(): [string, MigrationAwareService][] {
@@ -341,6 +395,8 @@ export class Node {
     this.multicast?.stop();
     this.cluster?.stop();
     this.partitions?.stop();
+    this.named?.stop();
+    this.splitBrain?.stop();
     this.operations?.stop(terminate ? 'instance terminated' : 'instance shut down');
     await this.transport.close();
     for (const [name, service] of this.services) {

@@ -105,9 +105,10 @@ export interface BackupAwareOperation {
  * interface a write holds its whole partition until its backups acknowledged.
  *
  * `getOrderingKey()` must be pure: the engine reads it when the call arrives and again after it ran.
+ * It may return null for a call that touches more than one key: that call holds the partition.
  */
 export interface KeyedOperation {
-  getOrderingKey(): string | number;
+  getOrderingKey(): string | number | null;
 }
 
 /** Marks the operation that replays a change on a backup replica. */

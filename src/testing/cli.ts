@@ -30,6 +30,8 @@ const USAGE = `usage: npm run sim -- [--seeds N] [--seed S] [options]
   --duration MS    length of the fault phase, virtual ms (default: drawn per seed, 10..25 s)
   --partitions P   partition count (default: drawn per seed)
   --backups B      synchronous backups (default: drawn per seed, 0..2)
+  --named N        define N named partitions (ActiveSpaces model: active node, ordered
+                   sync/async replicas, drawn per seed) and map some counters onto them
   --bugs LIST      switch on deliberate bugs: ${BUG_NAMES.join(', ')}
   --jobs J         processes running seeds in parallel (default: CPUs, at most 8)
   --trace          print the whole trace of a single seed (last lines of failing ones otherwise)
@@ -65,6 +67,7 @@ function parseFlags(argv: string[]): Flags {
       duration: { type: 'string' },
       partitions: { type: 'string' },
       backups: { type: 'string' },
+      named: { type: 'string' },
       bugs: { type: 'string' },
       jobs: { type: 'string' },
       trace: { type: 'boolean' },
@@ -119,6 +122,11 @@ function parseFlags(argv: string[]): Flags {
   if (backups !== undefined) {
     overrides.syncBackups = backups;
     replayFlags.push(`--backups ${backups}`);
+  }
+  const named = int('named', values.named, 0, 64);
+  if (named !== undefined && named > 0) {
+    overrides.named = named;
+    replayFlags.push(`--named ${named}`);
   }
   if (values.bugs !== undefined) {
     overrides.bugs = parseBugs(values.bugs);
@@ -196,6 +204,7 @@ async function main(): Promise<number> {
       console.log(`replay: ${replayCommand(flags.first, flags)}`);
     }
     if (flags.record !== null && failing) record(flags.record, { ...result, trace: [] }, flags);
+    if (result.named !== null) console.log(`named: ${JSON.stringify(result.named)}`);
     console.log(
       `seed ${flags.first}: ${failing ? `${result.violationCount} violation(s)` : 'ok'}; ${result.events} events, ${formatTime(result.virtualMs)} virtual, ${Math.round(result.wallMs)} ms wall; converged=${result.converged}; calls ${JSON.stringify(result.calls)}; faults ${JSON.stringify(result.faults)}; trace ${result.traceHash}`,
     );
@@ -225,6 +234,7 @@ async function main(): Promise<number> {
       `sim: ${summary.seeds} seeds, ${summary.failing.length} failing, ${violations} violation(s)${violations > 0 ? `; first ones by checker ${JSON.stringify(summary.violationsByChecker)}` : ''}`,
       `events ${summary.events}, virtual ${(summary.virtualMs / 3_600_000).toFixed(2)} h, calls ${JSON.stringify(summary.calls)}, unsettled ${summary.unsettled}`,
       `faults ${JSON.stringify(summary.faults)}`,
+      ...(summary.named === null ? [] : [`named ${JSON.stringify(summary.named)}`]),
       `${summary.seedsPerMinute.toFixed(0)} seeds/min (${(summary.wallMs / 1000).toFixed(1)} s wall, ${flags.jobs} job(s))`,
     ].join('\nsim: '),
   );

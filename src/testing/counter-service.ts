@@ -1,8 +1,13 @@
 /**
  * The simulator's counter: the seeds' distributed counter without proxies or console output,
  * keyed by counter name in one container per partition. Increments are backed up (sync and async
- * counts from the service properties `backup-count` and `async-backup-count`) and move with their
- * partitions.
+ * counts from the service properties `backup-count` and `async-backup-count`; a named partition's
+ * backups follow its definition) and move with their partitions. Every replica of a named
+ * partition holds the data.
+ *
+ * With the property `track-tags` = `true` the service also keeps, per counter, the set of calls
+ * (tags) its value is made of, and copies it with the data: the simulator then knows exactly which
+ * increments a replica holds (which ones a failover to an asynchronous replica lost).
  */
 import { Operation } from '../spi/operation.js';
 import { registerOperation } from '../spi/register.js';
@@ -29,18 +34,31 @@ export class SimCounterService implements ManagedService, MigrationAwareService 
   onApply: ((event: { role: 'owner' | 'backup'; partitionId: number; name: string; tag: number; value: number }) => void) | null = null;
   /** Observation hook: migration events and replica copies, as one line each. */
   onEvent: ((line: string) => void) | null = null;
+  /** Observation hook: this member became a partition's owner from a backup (a promotion or a move). */
+  onPromoted: ((partitionId: number) => void) | null = null;
+  /** Keep the calls each value is made of (`track-tags`). */
+  trackTags = false;
+  /** `tags[p]`: counter name → tags of the increments its value holds (with `track-tags`). */
+  tags: Map<string, Set<number>>[] = [];
+  /** Partitions `0..hashedCount-1` are hashed; the rest are named slots (every replica holds data). */
+  private hashedCount = 0;
 
   init(nodeEngine: NodeEngine, properties: Properties): void {
     this.syncBackups = count(properties['backup-count'], 1);
     this.asyncBackups = count(properties['async-backup-count'], 0);
-    const partitions = nodeEngine.getPartitionService().getPartitionCount();
+    this.trackTags = properties['track-tags'] === 'true';
+    const service = nodeEngine.getPartitionService();
+    const partitions = service.getPartitionCount();
+    this.hashedCount = service.getHashedPartitionCount();
     this.containers = Array.from({ length: partitions }, () => new Map<string, number>());
+    this.tags = Array.from({ length: partitions }, () => new Map<string, Set<number>>());
   }
 
   shutdown(_terminate: boolean): void {}
 
   reset(): void {
     for (const c of this.containers) c.clear();
+    for (const t of this.tags) t.clear();
   }
 
   /** Replica indexes 1..this hold data (the owner is index 0). */
@@ -54,30 +72,45 @@ export class SimCounterService implements ManagedService, MigrationAwareService 
 
   prepareReplicationOperation(event: PartitionReplicationEvent): Operation | null {
     if (event.getReplicaIndex() > this.backupsTotal) return null;
-    const data = this.containers[event.getPartitionId()];
-    this.onEvent?.(`replicate p${event.getPartitionId()} r${event.getReplicaIndex()} ${data.size === 0 ? 'nothing' : JSON.stringify([...data])}`);
-    return data.size === 0 ? null : new SimCounterReplicaOp([...data]);
+    const p = event.getPartitionId();
+    const data = this.containers[p];
+    this.onEvent?.(`replicate p${p} r${event.getReplicaIndex()} ${data.size === 0 ? 'nothing' : JSON.stringify([...data])}`);
+    if (data.size === 0) return null;
+    if (!this.trackTags) return new SimCounterReplicaOp([...data]);
+    return new SimCounterTaggedReplicaOp([...data], [...this.tags[p]].map(([name, tags]): [string, number[]] => [name, [...tags]]));
   }
 
   commitMigration(event: PartitionMigrationEvent): void {
     this.onEvent?.(`commit ${describe(event)}`);
+    const p = event.getPartitionId();
     const next = event.getNewReplicaIndex();
-    // A replica this member no longer keeps data for (none, or an index past the backups).
-    if (event.getMigrationEndpoint() === MigrationEndpoint.SOURCE && (next === -1 || next > this.backupsTotal)) {
-      this.containers[event.getPartitionId()].clear();
+    // A replica this member no longer keeps data for (none, or, hashed, an index past the backups).
+    if (event.getMigrationEndpoint() === MigrationEndpoint.SOURCE && (next === -1 || (p < this.hashedCount && next > this.backupsTotal))) {
+      this.drop(p);
     }
+    if (event.getMigrationEndpoint() === MigrationEndpoint.DESTINATION && event.getCurrentReplicaIndex() > 0 && next === 0) this.onPromoted?.(p);
   }
 
   rollbackMigration(event: PartitionMigrationEvent): void {
     this.onEvent?.(`rollback ${describe(event)}`);
     if (event.getMigrationEndpoint() === MigrationEndpoint.DESTINATION && event.getCurrentReplicaIndex() === -1) {
-      this.containers[event.getPartitionId()].clear();
+      this.drop(event.getPartitionId());
     }
   }
 
   clearPartitionReplica(partitionId: number): void {
     if (this.containers[partitionId].size > 0) this.onEvent?.(`clear p${partitionId} ${JSON.stringify([...this.containers[partitionId]])}`);
-    this.containers[partitionId].clear();
+    this.drop(partitionId);
+  }
+
+  private drop(p: number): void {
+    this.containers[p].clear();
+    this.tags[p]?.clear();
+  }
+
+  /** Tags of the increments counter `name` holds in this member's replica of `partitionId` (with `track-tags`). */
+  tagsOf(partitionId: number, name: string): ReadonlySet<number> {
+    return this.tags[partitionId]?.get(name) ?? EMPTY_TAGS;
   }
 
   /** Value of `name` in this member's replica of `partitionId`. */
@@ -85,6 +118,8 @@ export class SimCounterService implements ManagedService, MigrationAwareService 
     return this.containers[partitionId]?.get(name) ?? 0;
   }
 }
+
+const EMPTY_TAGS: ReadonlySet<number> = new Set<number>();
 
 function describe(e: PartitionMigrationEvent): string {
   return `p${e.getPartitionId()} ${e.getMigrationEndpoint()} ${e.getCurrentReplicaIndex()}->${e.getNewReplicaIndex()}`;
@@ -118,6 +153,12 @@ abstract class SimCounterDelta extends Operation {
     const c = service.containers[this.getPartitionId()];
     const value = (c.get(this.name) ?? 0) + this.amount;
     c.set(this.name, value);
+    if (service.trackTags) {
+      const tags = service.tags[this.getPartitionId()];
+      let set = tags.get(this.name);
+      if (set === undefined) tags.set(this.name, (set = new Set<number>()));
+      set.add(this.tag);
+    }
     service.onApply?.({ role, partitionId: this.getPartitionId(), name: this.name, tag: this.tag, value });
     return value;
   }
@@ -206,6 +247,60 @@ export class SimCounterReplicaOp extends Operation {
   }
 }
 
+/** A partition's counters and the calls each is made of (`track-tags`), copied to a new replica. */
+export class SimCounterTaggedReplicaOp extends Operation {
+  static readonly typeId = 2_000_105;
+  entries: [string, number][] = [];
+  tags: [string, number[]][] = [];
+
+  constructor(entries?: [string, number][], tags?: [string, number[]][]) {
+    super();
+    if (entries !== undefined) this.entries = entries;
+    if (tags !== undefined) this.tags = tags;
+  }
+
+  run(): void {
+    const service = this.getService<SimCounterService>();
+    const p = this.getPartitionId();
+    const c = service.containers[p];
+    for (const [k, v] of this.entries) c.set(k, v);
+    for (const [k, t] of this.tags) service.tags[p].set(k, new Set(t));
+    service.onEvent?.(`replica-applied p${p} r${this.getReplicaIndex()} ${JSON.stringify(this.entries)}`);
+  }
+
+  override writeInternal(out: ObjectDataOutput): void {
+    out.writeInt(this.entries.length);
+    for (const [k, v] of this.entries) {
+      out.writeUTF(k);
+      out.writeLong(v);
+    }
+    out.writeInt(this.tags.length);
+    for (const [k, t] of this.tags) {
+      out.writeUTF(k);
+      out.writeInt(t.length);
+      for (const tag of t) out.writeInt(tag);
+    }
+  }
+
+  override readInternal(input: ObjectDataInput): void {
+    const n = input.readInt();
+    if (n < 0 || n > input.remaining()) throw new RangeError(`replica claims ${n} counters`);
+    this.entries = [];
+    for (let i = 0; i < n; i++) this.entries.push([input.readUTF(), input.readLong()]);
+    const m = input.readInt();
+    if (m < 0 || m > input.remaining()) throw new RangeError(`replica claims ${m} tag sets`);
+    this.tags = [];
+    for (let i = 0; i < m; i++) {
+      const name = input.readUTF();
+      const count = input.readInt();
+      if (count < 0 || count * 4 > input.remaining()) throw new RangeError(`replica claims ${count} tags`);
+      const t: number[] = [];
+      for (let j = 0; j < count; j++) t.push(input.readInt());
+      this.tags.push([name, t]);
+    }
+  }
+}
+
 /** Reads counter `name`. */
 export class SimGetOp extends Operation {
   static readonly typeId = 2_000_104;
@@ -234,4 +329,4 @@ export class SimGetOp extends Operation {
   }
 }
 
-registerOperation(SimIncOp, SimIncBackupOp, SimCounterReplicaOp, SimGetOp);
+registerOperation(SimIncOp, SimIncBackupOp, SimCounterReplicaOp, SimGetOp, SimCounterTaggedReplicaOp);

@@ -27,18 +27,22 @@ export { NO_SITE_FAULTS, SimFaultSites, type SiteFaultRates, type OwnerRunObserv
 export { FaultCounter, Trace, formatTime } from './trace.js';
 export * from './checkers/index.js';
 export { CounterHistory, CounterWorkload, classifyError, type CounterCall, type CounterWorkloadOptions } from './workload.js';
-export { SIM_COUNTER_SERVICE, SimCounterService, SimCounterReplicaOp, SimGetOp, SimIncBackupOp, SimIncOp } from './counter-service.js';
+export { SIM_COUNTER_SERVICE, SimCounterService, SimCounterReplicaOp, SimCounterTaggedReplicaOp, SimGetOp, SimIncBackupOp, SimIncOp } from './counter-service.js';
 export { Nemesis } from './nemesis.js';
+export { NamedApp, emptyNamedStats, type NamedStats } from './named-app.js';
 export {
   BEYOND_CONTRACT_FAULTS,
   BUG_NAMES,
   DEFAULT_FAULTS,
   FAULT_KINDS,
   deriveOptions,
+  describeNamed,
   describeOptions,
   parseBugs,
   parseFaults,
   type FaultKind,
+  type NamedPartitionSpec,
+  type NamedSetup,
   type SimMode,
   type SimOptions,
   type SimOverrides,

@@ -11,6 +11,8 @@
  *   Until the cluster is first seen fully replicated, nobody is lost.
  * - Nobody starts while the network is partitioned, and no partition starts while someone joins:
  *   a joiner cut off from everyone for the join timeout founds a cluster of its own.
+ * - With named partitions, `canLose` vetoes a crash or leave (a named partition must keep a live
+ *   node holding its data; see named-app.ts).
  *
  * Each event is counted by kind and written to the trace.
  */
@@ -33,6 +35,8 @@ export class Nemesis {
   private readonly events: FaultKind[];
   private readonly silenceMaxMs: number;
   private readonly gapMs: number;
+  /** Whether `victim` may be lost now (crash or leave), beside the backup budget. */
+  canLose: (victim: SimMember) => boolean = () => true;
 
   constructor(
     private readonly sim: Simulation,
@@ -180,6 +184,7 @@ export class Nemesis {
     const alive = sim.alive().filter((m) => m.node !== undefined);
     if (alive.length < 2) return false;
     const victim = this.rng.pick(alive);
+    if (!this.canLose(victim)) return false;
     sim.faults.count('crash');
     this.lossesSinceSafe++;
     sim.crash(victim);
@@ -196,6 +201,7 @@ export class Nemesis {
     const up = sim.up().filter((m) => !m.paused);
     if (up.length < 2 || sim.alive().length < 2) return false;
     const victim = this.rng.pick(up);
+    if (!this.canLose(victim)) return false;
     sim.faults.count('leave');
     this.lossesSinceSafe++;
     sim.leave(victim);
@@ -251,7 +257,7 @@ export class Nemesis {
       const hashed = v.hashedPartitionCount ?? v.table.partitionCount;
       for (let p = 0; p < v.table.partitionCount; p++) {
         const row = v.table.replicas[p];
-        if (p >= hashed && row[0] === null) continue; // a named partition nobody defined
+        if (p >= hashed) continue; // named partitions: their node lists decide (canLose)
         for (let r = 0; r <= sync; r++) if (row[r] === null) return false;
         const index = row.indexOf(v.uuid);
         if (index > 0 && index <= sync && v.replicaDirty(p)) return false;

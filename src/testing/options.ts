@@ -33,7 +33,9 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
  *   engine relies on its transport's ordered, lossless connections); with `drop` on, partitions
  *   lose frames instead of delaying them.
  * - `split` (a partition longer than the failure detector's timeout) and `long-pause` (a pause
- *   that long): there is no split-brain merge yet, so both sides keep serving and never rejoin.
+ *   that long): both sides keep serving; after the heal the smaller side merges into the larger
+ *   one (split-brain merge, on for these seeds) and drops what it held of hashed partitions, so
+ *   writes acknowledged there are lost.
  */
 export const BEYOND_CONTRACT_FAULTS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'split', 'long-pause'];
 
@@ -59,6 +61,29 @@ export interface SimOverrides {
   readonly durationMs?: number;
   readonly partitionCount?: number;
   readonly syncBackups?: number;
+  /**
+   * Named partitions (the ActiveSpaces model) defined at the start: each gets an active node and
+   * an ordered list of synchronous and asynchronous replicas drawn from the seed, and some of the
+   * counters are mapped onto them. 0 (the default): none.
+   */
+  readonly named?: number;
+}
+
+/** One named partition of a simulated run; nodes are member slots (members are named `m<slot>`). */
+export interface NamedPartitionSpec {
+  readonly name: string;
+  readonly active: number;
+  readonly replicas: readonly { readonly slot: number; readonly sync: boolean }[];
+}
+
+/** The named partitions of a run and which counters the mapper puts in them. */
+export interface NamedSetup {
+  readonly partitions: readonly NamedPartitionSpec[];
+  /** Counter name → named partition; counters not listed are hashed. */
+  readonly counters: Readonly<Record<string, string>>;
+  /** Partition properties every definition gets. */
+  readonly objectsLockedPerTransaction: number;
+  readonly numberOfThreads: number;
 }
 
 export interface SimOptions {
@@ -89,6 +114,8 @@ export interface SimOptions {
   readonly network: NetworkFaultRates;
   readonly sites: SiteFaultRates;
   readonly bugs: DeliberateBugs;
+  /** Named partitions (absent or null: none; regression files written before them lack it). */
+  readonly named?: NamedSetup | null;
 }
 
 export function parseFaults(text: string): FaultKind[] {
@@ -125,7 +152,7 @@ export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOp
   const partitionCount = overrides.partitionCount ?? rng.pick([4, 8, 13, 16, 23, 32]);
   const syncBackups = overrides.syncBackups ?? rng.pick([0, 1, 1, 1, 2]);
   const asyncBackups = rng.pick([0, 0, 1]);
-  const cluster: ClusterSettings = {
+  let cluster: ClusterSettings = {
     partitionCount,
     heartbeatIntervalMs,
     maxNoHeartbeatMs,
@@ -138,7 +165,7 @@ export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOp
     antiEntropyIntervalMs: rng.between(1, 5) * 1000,
     migrationConcurrentMax: rng.between(1, 4),
     gracefulShutdownTimeoutMs: 30_000,
-    namedPartitionsMax: 0,
+    namedPartitionsMax: overrides.named ?? 0,
   };
   // In FAULT_KINDS order whatever order they were listed in, so a seed draws the same options
   // from `--faults a,b` and `--faults b,a` (and a printed replay command replays).
@@ -148,6 +175,9 @@ export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOp
   let faults = swarm ? allowed.filter(() => rng.chance(0.7)) : [...allowed];
   if (faults.length === 0 && allowed.length > 0) faults = [rng.pick(allowed)];
   const on = (k: FaultKind): boolean => faults.includes(k);
+  // Splits and long pauses split the cluster: its halves merge back after the heal (the smaller
+  // side drops its hashed data, beyond what Shoal claims to survive: see BEYOND_CONTRACT_FAULTS).
+  if (on('split') || on('long-pause')) cluster = { ...cluster, mergeIntervalMs: 2 * heartbeatIntervalMs };
   const network: NetworkFaultRates = {
     latencyMinMs: rng.between(0, 5),
     latencyMeanMs: rng.pick([0, 1, 2, 5, 10, 20]),
@@ -162,15 +192,29 @@ export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOp
     ? { dropBackupRate: rng.real(0.001, 0.02), migrationStepRate: rng.real(0.05, 0.5), migrationStepDelayMaxMs: rng.between(10, 2000) }
     : { dropBackupRate: 0, migrationStepRate: 0, migrationStepDelayMaxMs: 0 };
   const durationMs = overrides.durationMs ?? rng.between(10, 25) * 1000;
+  let counters = rng.between(1, 12);
+  let named: NamedSetup | null = null;
+  let backups = syncBackups;
+  const namedCount = overrides.named ?? 0;
+  if (namedCount > 0) {
+    if (!Number.isInteger(namedCount) || namedCount > 64) throw new RangeError(`named must be an integer in 0..64, got ${namedCount}`);
+    // Its own stream: the draws above stay those of the same seed without named partitions.
+    const nrng = new Prng(seed, 'named');
+    counters = Math.max(counters, namedCount + 1);
+    named = drawNamed(nrng, namedCount, members, counters);
+    // At least one synchronous backup of the hashed counters, so members can be lost (failovers).
+    const drawn = nrng.pick([1, 1, 2]);
+    if (overrides.syncBackups === undefined) backups = drawn;
+  }
   return {
     seed,
     mode: overrides.mode ?? 'liveness',
     members,
     membersMax: Math.min(members + 2, 7),
     cluster,
-    syncBackups,
+    syncBackups: backups,
     asyncBackups,
-    counters: rng.between(1, 12),
+    counters,
     concurrency: rng.between(1, 12),
     callsPerSecond: rng.pick([5, 10, 20, 50, 100]),
     warmupMaxMs: 2 * cluster.joinTimeoutMs + 2000,
@@ -182,7 +226,50 @@ export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOp
     network,
     sites,
     bugs: { ...NO_BUGS, ...overrides.bugs },
+    named,
   };
+}
+
+/**
+ * `count` named partitions over the initial members' slots: a random active node and 1..3
+ * replicas (when there are other members) in random order, each synchronous with probability 0.6.
+ * Counter i < count goes to partition i, the last counter stays hashed, the others go to a random
+ * named partition half the time.
+ */
+function drawNamed(rng: Prng, count: number, members: number, counters: number): NamedSetup {
+  const partitions: NamedPartitionSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const active = rng.int(members);
+    const others = Array.from({ length: members }, (_, s) => s).filter((s) => s !== active);
+    for (let j = others.length - 1; j > 0; j--) {
+      const k = rng.int(j + 1);
+      [others[j], others[k]] = [others[k], others[j]];
+    }
+    const replicaCount = others.length === 0 ? 0 : rng.between(1, Math.min(3, others.length));
+    const replicas = others.slice(0, replicaCount).map((slot) => ({ slot, sync: rng.chance(0.6) }));
+    partitions.push({ name: `np${i}`, active, replicas });
+  }
+  const map: Record<string, string> = {};
+  for (let i = 0; i < counters; i++) {
+    const pick = rng.int(count);
+    const half = rng.chance(0.5);
+    if (i === counters - 1) continue;
+    if (i < count) map[`c${i}`] = `np${i}`;
+    else if (half) map[`c${i}`] = `np${pick}`;
+  }
+  return {
+    partitions,
+    counters: map,
+    objectsLockedPerTransaction: rng.pick([0, 1, 2, 1000]),
+    numberOfThreads: rng.pick([1, 1, 2]),
+  };
+}
+
+/** `m0:[m0, m2:async, m1:sync]` */
+export function describeNamed(n: NamedSetup): string {
+  const defs = n.partitions.map((p) => `${p.name}=[m${p.active}${p.replicas.map((r) => `, m${r.slot}:${r.sync ? 'sync' : 'async'}`).join('')}]`);
+  const mapped = Object.entries(n.counters).map(([c, p]) => `${c}->${p}`);
+  return `named: ${defs.join(' ')}; counters ${mapped.join(' ') || 'none'} (others hashed); objects-locked-per-transaction=${n.objectsLockedPerTransaction} threads=${n.numberOfThreads}`;
 }
 
 /** One line per group of options, for printing. */
@@ -194,6 +281,7 @@ export function describeOptions(o: SimOptions): string {
     `seed=${o.seed} mode=${o.mode} members=${o.members} (max ${o.membersMax}) partitions=${c.partitionCount} backups=${o.syncBackups} sync + ${o.asyncBackups} async`,
     `timing: heartbeat=${c.heartbeatIntervalMs}ms max-no-heartbeat=${c.maxNoHeartbeatMs}ms join-timeout=${c.joinTimeoutMs}ms call-timeout=${c.callTimeoutMs}ms backup-ack-timeout=${c.backupAckTimeoutMs}ms retry-pause=${c.retryPauseMs}ms anti-entropy=${c.antiEntropyIntervalMs}ms migrations<=${c.migrationConcurrentMax}`,
     `workload: counters=${o.counters} concurrency=${o.concurrency} rate=${o.callsPerSecond}/s; phases: faults ${o.durationMs}ms, convergence <= ${o.convergenceMs}ms`,
+    ...(o.named ? [describeNamed(o.named)] : []),
     `faults: ${o.faults.join(',') || 'none'} every ~${o.faultIntervalMs}ms; network latency ${n.latencyMinMs}+exp(${n.latencyMeanMs})ms delay=${pct(n.delayRate)} (<=${n.delayMaxMs}ms) reset=${pct(n.resetRate)} drop=${pct(n.dropRate)} dup=${pct(n.duplicateRate)} reorder=${pct(n.reorderRate)}; sites drop-backup=${pct(o.sites.dropBackupRate)} migration-step=${pct(o.sites.migrationStepRate)} (<=${o.sites.migrationStepDelayMaxMs}ms)${bugs.length > 0 ? `; BUGS: ${bugs.join(',')}` : ''}`,
   ].join('\n');
 }

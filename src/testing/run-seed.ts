@@ -15,6 +15,7 @@ import { membershipAgrees } from './checkers/membership-agrees.js';
 import { replicasConverge } from './checkers/replicas-converge.js';
 import { canonical, short, type Violation } from './checkers/types.js';
 import { SIM_COUNTER_SERVICE, SimCounterService } from './counter-service.js';
+import { NamedApp, type NamedStats } from './named-app.js';
 import { Nemesis } from './nemesis.js';
 import { deriveOptions, type SimOptions, type SimOverrides } from './options.js';
 import { Prng } from './prng.js';
@@ -42,6 +43,8 @@ export interface SeedResult {
   readonly unfinished: readonly string[];
   /** The last trace lines (or all of them with `keepTrace`). */
   readonly trace: readonly string[];
+  /** Named partitions: failovers, what asynchronous replicas lacked, what was lost (null: none defined). */
+  readonly named: NamedStats | null;
 }
 
 export interface RunSeedExtras {
@@ -52,6 +55,8 @@ export interface RunSeedExtras {
 }
 
 const CHECK_EVERY_MS = 250;
+/** Longest the named partitions' definition and enabling may take before the faults start. */
+const NAMED_SETUP_MS = 60_000;
 
 /** Runs `seed` with the options it draws (narrowed by `overrides`). */
 export function runSeed(seed: number, overrides: SimOverrides = {}, extras: RunSeedExtras = {}): Promise<SeedResult> {
@@ -63,6 +68,8 @@ export async function runOptions(options: SimOptions, extras: RunSeedExtras = {}
   const wallStart = performance.now();
   const seed = options.seed;
   const dataBackups = options.syncBackups + options.asyncBackups;
+  const namedSetup = options.named ?? null;
+  let app: NamedApp | null = null;
   const sim = new Simulation({
     seed,
     members: options.members,
@@ -72,22 +79,27 @@ export async function runOptions(options: SimOptions, extras: RunSeedExtras = {}
     bugs: options.bugs,
     keepTrace: extras.keepTrace,
     logLevel: extras.logLevel,
+    // Named partitions place data by member name: a slot keeps its name across incarnations.
+    memberName: namedSetup === null ? undefined : (slot) => NamedApp.memberName(slot),
     services: ({ slot, incarnation }) => {
       const service = new SimCounterService();
       service.onApply = (e) => sim.record(`apply ${e.role} m${slot}.${incarnation} p${e.partitionId} ${e.name} call#${e.tag} -> ${e.value}`);
       service.onEvent = (line) => sim.record(`service m${slot}.${incarnation} ${line}`);
-      return [
-        {
-          name: SIM_COUNTER_SERVICE,
-          instance: service,
-          properties: { 'backup-count': String(options.syncBackups), 'async-backup-count': String(options.asyncBackups) },
-        },
-      ];
+      app?.attach(service);
+      const properties: Record<string, string> = { 'backup-count': String(options.syncBackups), 'async-backup-count': String(options.asyncBackups) };
+      if (namedSetup !== null) properties['track-tags'] = 'true';
+      return [{ name: SIM_COUNTER_SERVICE, instance: service, properties }];
     },
   });
   sim.network.cutsDrop = options.faults.includes('drop');
   const workload = new CounterWorkload(sim, options, new Prng(seed, 'workload'));
   const nemesis = new Nemesis(sim, options, new Prng(seed, 'faults'));
+  if (namedSetup !== null) {
+    const named = new NamedApp(sim, namedSetup, workload.history, new Prng(seed, 'named-app'));
+    named.install();
+    nemesis.canLose = (m) => named.canLose(m);
+    app = named;
+  }
   const counterData = (uuid: string, p: number): unknown => {
     const m = sim.members.find((x) => x.alive && x.node !== undefined && x.node.uuid === uuid);
     return m?.service<SimCounterService>(SIM_COUNTER_SERVICE)?.containers[p];
@@ -96,6 +108,16 @@ export async function runOptions(options: SimOptions, extras: RunSeedExtras = {}
   // Warm-up.
   sim.start();
   await sim.runUntil(options.warmupMaxMs, () => sim.members.every((m) => m.status === 'up'));
+  if (app !== null) {
+    // Named partitions: defined and enabled before the faults start.
+    let setup: string | null | undefined;
+    app.defineAll().then(
+      (error) => (setup = error),
+      (error: unknown) => (setup = String(error)),
+    );
+    await sim.runUntil(sim.now + NAMED_SETUP_MS, () => setup !== undefined);
+    if (setup !== null) sim.report('named', setup ?? `the named partitions were not defined and enabled within ${NAMED_SETUP_MS} ms`);
+  }
   sim.record(`phase faults (cluster: ${sim.describe()})`);
 
   // Faults.
@@ -116,7 +138,7 @@ export async function runOptions(options: SimOptions, extras: RunSeedExtras = {}
   let passedAt = -1;
   let passedDigest = '';
   sim.every(CHECK_EVERY_MS, () => {
-    const state = convergenceState(sim, workload, dataBackups, counterData);
+    const state = convergenceState(sim, workload, dataBackups, counterData, app);
     unfinished = state.unfinished;
     if (unfinished.length > 0) {
       passedAt = -1;
@@ -138,7 +160,8 @@ export async function runOptions(options: SimOptions, extras: RunSeedExtras = {}
   // End-state checks.
   if (converged) {
     const finals = finalValues(sim, workload);
-    for (const v of counterWithinAckedRange(workload.history.calls, finals, sim.now)) sim.addViolation(v);
+    for (const v of counterWithinAckedRange(workload.history.calls, finals, sim.now, app?.allowance())) sim.addViolation(v);
+    if (app !== null) for (const v of app.checkTags((counter) => finalOwner(sim, counter))) sim.addViolation({ ...v, at: sim.now });
   } else if (options.mode === 'liveness') {
     for (const v of liveness({ healedAt, boundMs: options.convergenceMs, now: sim.now, converged, pendingCalls: workload.history.pending, unfinished })) {
       sim.addViolation(v);
@@ -161,6 +184,7 @@ export async function runOptions(options: SimOptions, extras: RunSeedExtras = {}
     converged,
     unfinished,
     trace: sim.trace.lines ?? sim.trace.recent(),
+    named: app === null ? null : app.stats,
   };
 }
 
@@ -169,6 +193,7 @@ function convergenceState(
   workload: CounterWorkload,
   dataBackups: number,
   data: (uuid: string, p: number) => unknown,
+  app: NamedApp | null,
 ): { unfinished: string[]; digest: string } {
   const unfinished: string[] = [];
   if (workload.history.pending > 0) unfinished.push(`${workload.history.pending} call(s) pending`);
@@ -177,6 +202,7 @@ function convergenceState(
   if (views.length === 0) unfinished.push('no member is up');
   for (const v of membershipAgrees(views, sim.deadUuids)) unfinished.push(`${v.checker}: ${v.message}`);
   for (const v of views) if (!v.clusterSafe) unfinished.push(`member ${short(v.uuid)} is not cluster-safe (${sim.unsafeReason(v.uuid)})`);
+  if (app !== null && unfinished.length === 0) unfinished.push(...app.unfinished());
   if (unfinished.length === 0) {
     for (const v of replicasConverge(views, { dataBackups, data })) unfinished.push(`${v.checker}: ${v.message}`);
   }
@@ -193,15 +219,25 @@ function convergenceState(
 /** Each counter's value on its owner (by the master's table). */
 function finalValues(sim: Simulation, workload: CounterWorkload): Map<string, number> {
   const finals = new Map<string, number>();
-  const master = sim.master();
-  if (master === undefined) return finals;
-  const table = master.node.partitions.table;
   for (const name of workload.counterNames) {
-    const p = master.node.partitions.getPartitionId(name);
-    const ownerUuid = table.owner(p);
-    const owner = sim.members.find((m) => m.alive && m.node.uuid === ownerUuid);
-    const service = owner?.service<SimCounterService>(SIM_COUNTER_SERVICE);
-    finals.set(name, service?.value(p, name) ?? 0);
+    const owner = finalOwner(sim, name);
+    finals.set(name, owner?.service.value(owner.partitionId, name) ?? 0);
   }
   return finals;
+}
+
+/** The counter service of a counter's owner, by the master's table. */
+function finalOwner(sim: Simulation, counter: string): { service: SimCounterService; partitionId: number } | null {
+  const master = sim.master();
+  if (master === undefined) return null;
+  let p: number;
+  try {
+    p = master.node.partitions.getPartitionId(counter);
+  } catch {
+    return null; // mapped to a named partition that was never defined (its setup failed: reported)
+  }
+  const ownerUuid = master.node.partitions.table.owner(p);
+  const owner = sim.members.find((m) => m.alive && m.node.uuid === ownerUuid);
+  const service = owner?.service<SimCounterService>(SIM_COUNTER_SERVICE);
+  return service === undefined ? null : { service, partitionId: p };
 }

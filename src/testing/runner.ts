@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Violation } from './checkers/types.js';
+import { emptyNamedStats, type NamedStats } from './named-app.js';
 import type { SimOverrides } from './options.js';
 import { runSeed, type SeedResult } from './run-seed.js';
 
@@ -24,6 +25,8 @@ export interface SeedSummary {
   readonly calls: SeedResult['calls'];
   /** The last trace lines, for failing seeds only. */
   readonly trace: readonly string[];
+  /** Named partitions' measurement (null: the seed ran none). */
+  readonly named: NamedStats | null;
 }
 
 export interface BatchSummary {
@@ -40,6 +43,8 @@ export interface BatchSummary {
   readonly unsettled: number;
   readonly calls: { ok: number; failed: number; indeterminate: number; pending: number };
   readonly seedsPerMinute: number;
+  /** Named partitions' measurement summed over the seeds that ran them (null: none did). */
+  readonly named: NamedStats | null;
 }
 
 export interface BatchOptions {
@@ -67,6 +72,7 @@ export function summarise(result: SeedResult, traceLines = 60): SeedSummary {
     converged: result.converged,
     calls: result.calls,
     trace: failing ? result.trace.slice(-traceLines) : [],
+    named: result.named,
   };
 }
 
@@ -100,7 +106,13 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   let virtualMs = 0;
   let unsettled = 0;
   let violationCount = 0;
+  let named: NamedStats | null = null;
   for (const r of results) {
+    if (r.named !== null) {
+      const sum: NamedStats = named ?? emptyNamedStats();
+      for (const k of Object.keys(sum) as (keyof NamedStats)[]) sum[k] += r.named[k];
+      named = sum;
+    }
     violationCount += r.violationCount;
     events += r.events;
     virtualMs += r.virtualMs;
@@ -121,6 +133,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     unsettled,
     calls,
     seedsPerMinute: results.length / Math.max(wallMs / 60_000, 1e-9),
+    named,
   };
 }
 

@@ -54,6 +54,8 @@ export interface ClusterSettings {
   readonly gracefulShutdownTimeoutMs: number;
   /** Slots for named partitions after the hashed ones (0: none; each costs table space). */
   readonly namedPartitionsMax: number;
+  /** How often a master looks for another cluster to merge with after a split (0 or absent: never). */
+  readonly mergeIntervalMs?: number;
 }
 
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = Object.freeze({
@@ -68,6 +70,7 @@ export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = Object.freeze({
   migrationConcurrentMax: 4,
   gracefulShutdownTimeoutMs: 20_000,
   namedPartitionsMax: 0,
+  mergeIntervalMs: 0,
 });
 
 export interface SimulationSetup {
@@ -87,6 +90,12 @@ export interface SimulationSetup {
   readonly startSpreadMs?: number;
   /** Port of slot 0 (default 5701); slot i listens on basePort + i. */
   readonly basePort?: number;
+  /**
+   * The member name (config `memberName`) of an incarnation. Default `m<slot>.<incarnation>`, the
+   * name traces use; named partitions place data by member name, so a scenario with them names a
+   * slot the same in every incarnation (`m<slot>`), as a restarted node keeps its name.
+   */
+  readonly memberName?: (slot: number, incarnation: number) => string;
 }
 
 export type MemberStatus = 'starting' | 'up' | 'leaving' | 'left' | 'crashed';
@@ -313,14 +322,14 @@ export class Simulation {
     const seeds = this.members.map((m) => m.address).filter((a) => a !== member.address);
     return resolveConfig({
       clusterName: 'sim',
-      memberName: member.name,
+      memberName: this.setup.memberName?.(member.slot, member.incarnation) ?? member.name,
       partitionCount: s.partitionCount,
       namedPartitionsMax: s.namedPartitionsMax,
       network: {
         host: '127.0.0.1',
         port: this.basePort + member.slot,
         portAutoIncrement: false,
-        join: { tcpIp: { enabled: true, members: seeds.length > 0 ? seeds : [member.address] }, multicast: { enabled: false }, joinTimeoutMs: s.joinTimeoutMs },
+        join: { tcpIp: { enabled: true, members: seeds.length > 0 ? seeds : [member.address] }, multicast: { enabled: false }, joinTimeoutMs: s.joinTimeoutMs, mergeIntervalMs: s.mergeIntervalMs ?? 0 },
       },
       invocation: { callTimeoutMs: s.callTimeoutMs, retryPauseMs: s.retryPauseMs, backupAckTimeoutMs: s.backupAckTimeoutMs, failOnIndeterminateBackup: true },
       failureDetector: { heartbeatIntervalMs: s.heartbeatIntervalMs, maxNoHeartbeatMs: s.maxNoHeartbeatMs },

@@ -67,6 +67,12 @@ export class CounterHistory {
     return this.pendingCount;
   }
 
+  /** A failover to an asynchronous replica rolled `counter` back to `value` (see AckedValues.forgetAbove). */
+  rolledBack(counter: string, value: number): void {
+    this.acked.forgetAbove(counter, value);
+    this.sim.record(`rollback ${counter} to ${value} (failover to an asynchronous replica)`);
+  }
+
   summary(): { ok: number; failed: number; indeterminate: number; pending: number } {
     const s = { ok: 0, failed: 0, indeterminate: 0, pending: 0 };
     for (const c of this.calls) s[c.outcome]++;

@@ -34,6 +34,7 @@ const DEFAULTS: ResolvedConfig = {
       tcpIp: { enabled: true, members: [] },
       multicast: { enabled: false, group: '224.2.2.3', port: 54327, interface: '127.0.0.1', ttl: 0 },
       joinTimeoutMs: 3000,
+      mergeIntervalMs: 5000,
     },
   },
   invocation: { callTimeoutMs: 60000, retryPauseMs: 50, backupAckTimeoutMs: 5000, failOnIndeterminateBackup: true },

@@ -8,6 +8,9 @@
  * the partition on its own (it keeps the copy it had). Each side changes the data:
  *   X: k1 = 'x', adds kx, removes k2.        Y: k1 = 'y', adds ky, removes k3.
  * Y is then restored from X.
+ *
+ * The same restore after a real network split (two clusters that merge back after the heal) is
+ * test/simulation/named-split.test.ts.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';

@@ -10,6 +10,11 @@
  * of a lost update are checked as they come, after every event (`AckedValues`): with positive
  * increments applied one at a time, no two acknowledged calls of one counter may answer the same
  * value; and at the end no acknowledged value may exceed the final value.
+ *
+ * Named partitions with asynchronous replicas: a failover to an asynchronous replica may lose the
+ * increments still queued to it (the spec: committed work can be lost). Those, and only those, are
+ * passed in as `allowance` per counter: the lower bound becomes `acked - allowance.acked`, and an
+ * acknowledged value may exceed the final one by at most `allowance.total`.
  */
 import type { Violation } from './types.js';
 
@@ -27,10 +32,19 @@ export interface CounterCallRecord {
   readonly value?: number;
 }
 
+/** What a counter may have lost to failovers onto asynchronous replicas. */
+export interface AsyncLossAllowance {
+  /** Acknowledged increments the promoted asynchronous replica lacked. */
+  readonly acked: number;
+  /** All increments (acknowledged or not) it lacked. */
+  readonly total: number;
+}
+
 export function counterWithinAckedRange(
   calls: Iterable<CounterCallRecord>,
   finals: ReadonlyMap<string, number>,
   at?: number,
+  allowance?: ReadonlyMap<string, AsyncLossAllowance>,
 ): Violation[] {
   const acked = new Map<string, number>();
   const unknown = new Map<string, number>();
@@ -49,13 +63,16 @@ export function counterWithinAckedRange(
     const a = acked.get(name) ?? 0;
     const u = unknown.get(name) ?? 0;
     const f = finals.get(name) ?? 0;
-    if (f < a) {
-      out.push({ checker: COUNTER_WITHIN_ACKED_RANGE, at, message: `counter ${name}: final ${f} < ${a} acknowledged: ${a - f} acknowledged increment(s) lost` });
+    const lossAcked = allowance?.get(name)?.acked ?? 0;
+    const lossTotal = allowance?.get(name)?.total ?? 0;
+    if (f < a - lossAcked) {
+      const excused = lossAcked > 0 ? ` (${lossAcked} more may be lost to failovers onto asynchronous replicas)` : '';
+      out.push({ checker: COUNTER_WITHIN_ACKED_RANGE, at, message: `counter ${name}: final ${f} < ${a} acknowledged: ${a - f} acknowledged increment(s) lost${excused}` });
     } else if (f > a + u) {
       out.push({ checker: COUNTER_WITHIN_ACKED_RANGE, at, message: `counter ${name}: final ${f} > ${a} acknowledged + ${u} indeterminate: applied more than was asked (a call applied twice?)` });
     }
     const m = maxAck.get(name);
-    if (m !== undefined && m > f) {
+    if (m !== undefined && m - lossTotal > f) {
       out.push({ checker: COUNTER_WITHIN_ACKED_RANGE, at, message: `counter ${name}: a call was answered ${m} but the final value is ${f}: an acknowledged update was lost` });
     }
   }
@@ -78,5 +95,15 @@ export class AckedValues {
     }
     values.add(value);
     return null;
+  }
+
+  /**
+   * A failover to an asynchronous replica rolled `counter` back to `value`: the values answered
+   * above it were lost with the replica's queue, and the new owner answers them again.
+   */
+  forgetAbove(counter: string, value: number): void {
+    const values = this.seen.get(counter);
+    if (values === undefined) return;
+    for (const v of [...values]) if (v > value) values.delete(v);
   }
 }

@@ -2,6 +2,7 @@ export { canonical, short, type MemberView, type Violation } from './types.js';
 export {
   AckedValues,
   COUNTER_WITHIN_ACKED_RANGE,
+  type AsyncLossAllowance,
   counterWithinAckedRange,
   type CallOutcome,
   type CounterCallRecord,

@@ -8,6 +8,10 @@
  *   dirty, and holds exactly the owner's data;
  * - no member holds data for a partition it holds no data replica of.
  *
+ * A named partition (ids from `hashedPartitionCount` on) keeps its data on every replica of its
+ * row, whatever `dataBackups` says, and needs only an owner (its row is its definition's live
+ * nodes, not a count).
+ *
  * The service's data is read through `data(memberUuid, partitionId)`, so any service can be
  * checked; values are compared by canonical JSON (Maps and Sets as sorted entries).
  */
@@ -75,16 +79,18 @@ export function replicasConverge(views: readonly MemberView[], options: Replicas
       }
       continue;
     }
+    const named = p >= hashed;
+    const dataBackups = named ? replicas.length : options.dataBackups;
     if (assigned) {
       if (owner === null) out.push(`partition ${p} has no owner`);
       const filled = replicas.filter((m) => m !== null).length;
-      if (filled < wanted) out.push(`partition ${p} has ${filled} replica(s), expected at least ${wanted}: ${row(replicas)}`);
+      if (!named && filled < wanted) out.push(`partition ${p} has ${filled} replica(s), expected at least ${wanted}: ${row(replicas)}`);
     }
     for (const m of replicas) if (m !== null && !byUuid.has(m)) out.push(`partition ${p} lists ${short(m)}, which is not a live member: ${row(replicas)}`);
     const ownerView = owner === null ? undefined : byUuid.get(owner);
     if (ownerView !== undefined) {
       const ownerData = canonical(options.data(ownerView.uuid, p) ?? null);
-      for (let r = 1; r <= options.dataBackups && r < replicas.length; r++) {
+      for (let r = 1; r <= dataBackups && r < replicas.length; r++) {
         const b = replicas[r];
         const bv = b === null ? undefined : byUuid.get(b);
         if (bv === undefined) continue;
@@ -99,9 +105,9 @@ export function replicasConverge(views: readonly MemberView[], options: Replicas
     // No data where it does not belong.
     for (const v of views) {
       const index = replicas.indexOf(v.uuid);
-      if (index >= 0 && index <= options.dataBackups) continue;
+      if (index >= 0 && index <= dataBackups) continue;
       const d = options.data(v.uuid, p);
-      if (!isEmpty(d)) out.push(`partition ${p}: member ${short(v.uuid)} holds ${clip(canonical(d))} but ${index < 0 ? 'is no replica' : `is replica ${index}, past the ${options.dataBackups} data backup(s)`}`);
+      if (!isEmpty(d)) out.push(`partition ${p}: member ${short(v.uuid)} holds ${clip(canonical(d))} but ${index < 0 ? 'is no replica' : `is replica ${index}, past the ${dataBackups} data backup(s)`}`);
     }
   }
   const listed = out.slice(0, max).map((message): Violation => ({ checker: REPLICAS_CONVERGE, message, at: options.at }));
