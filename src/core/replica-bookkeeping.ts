@@ -118,6 +118,16 @@ export class CallRecords {
   }
 
   /**
+   * Whether the caller has already settled this call (its low-water mark, as later calls of it
+   * brought to this partition, passed it): a retry of it still waiting in the partition's queue
+   * must not run — its record may be gone, and running it would apply the call twice.
+   */
+  isSettled(partitionId: number, caller: string, callId: number): boolean {
+    const log = this.byPartition[partitionId]?.get(caller);
+    return log !== undefined && callId < log.lowWater;
+  }
+
+  /**
    * Records a call's response. `lowWater` is the caller's mark as it came with the call (0 when
    * unknown): records below it can never be asked for again, so they are dropped here — that
    * bounds the records to the calls in flight rather than to a count and an age.

@@ -100,14 +100,14 @@ class Invocation implements ResponseTarget {
   /** Set once a remote attempt was sent: later failures are indeterminate rather than safe. */
   everSent = false;
   retryTimer: TimerHandle | null = null;
+  /** Waiting in its partition's queue on this member (see runLocal). */
+  queuedLocally = false;
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
   readonly remote = null;
 
   /** Assigned by the registry when the call is registered. */
   callId = 0;
-  /** The key the operation touches (KeyedOperation), for the partition executor. */
-  readonly orderKey: OrderKey | null;
 
   constructor(
     readonly service: OperationServiceImpl,
@@ -117,8 +117,11 @@ class Invocation implements ResponseTarget {
     /** Fixed target of a member invocation; null for partition invocations. */
     readonly memberTarget: Address | null,
     readonly deadline: number,
-  ) {
-    this.orderKey = orderKeyOf(op);
+  ) {}
+
+  /** The key the operation touches (KeyedOperation), read by the partition executor once the operation is bound to this member. */
+  get orderKey(): OrderKey | null {
+    return orderKeyOf(this.op);
   }
 
   get local(): Invocation {
@@ -369,7 +372,9 @@ export class OperationServiceImpl implements OperationService {
   }
 
   private scheduleRetry(inv: Invocation, reason: string): void {
-    if (!this.pending.has(inv)) return;
+    // One retry at a time: a lost connection and a late RETRY answer to the same attempt both
+    // ask for one, and two would run the call twice when both land on this member's queue.
+    if (!this.pending.has(inv) || inv.retryTimer !== null) return;
     const now = this.deps.runtime.clock.now();
     if (now >= inv.deadline) {
       this.fail(inv, this.timeoutError(inv, reason));
@@ -437,13 +442,19 @@ export class OperationServiceImpl implements OperationService {
     if (inv.partitionId < 0) {
       // execute() reports its own failures through the response target; nothing to await here.
       void this.execute(op, -1, inv, null);
-    } else {
+    } else if (!inv.queuedLocally) {
+      // Queued once: a copy already waiting in the partition's queue runs this attempt.
+      inv.queuedLocally = true;
       this.executor.submit(inv.partitionId, inv);
     }
   }
 
   /** @internal the partition task of a local invocation */
   executeLocal(inv: Invocation): TaskResult {
+    inv.queuedLocally = false;
+    // Settled while it waited in the queue (a late answer from a remote owner, a timeout): it must
+    // not run again.
+    if (!this.pending.has(inv)) return;
     // A call that was sent before may have been applied by a remote owner whose replica this
     // member has since been promoted from: look it up under the identity that owner recorded.
     return this.execute(inv.op, inv.partitionId, inv, inv.everSent ? inv : null);
@@ -482,6 +493,12 @@ export class OperationServiceImpl implements OperationService {
       const record = this.callRecords.get(partitionId, call.caller, call.callId, this.coarseNow);
       if (record !== undefined) {
         this.respondOk(target, record.response);
+        return;
+      }
+      if (this.callRecords.isSettled(partitionId, call.caller, call.callId)) {
+        // A retry that waited in the queue while its caller settled the call (simulator seed 97
+        // with named partitions): nobody waits for it, and it may have been applied already.
+        this.respondError(target, new IndeterminateOperationStateError(`call ${call.callId} was already settled by its caller; not run again`));
         return;
       }
     }

@@ -195,6 +195,15 @@ export class PartitionServiceImpl implements PartitionService {
   private masterUuid: string | null = null;
   /** Partitions this member froze as the owner of a migration in progress. */
   private readonly frozen = new Map<number, FrozenPartition>();
+  /**
+   * Partitions this member handed over as owner (a SOURCE commit from replica 0) while its table
+   * still names it owner: the finalize can arrive before the table that moves the partition, and
+   * the services already dropped the data, so nothing may run here as owner until that table
+   * arrives (simulator seed 243: an increment applied on the emptied source).
+   */
+  private readonly handedOver = new Set<number>();
+  /** Batched copies this member runs as owner, by partition (migration id): one at a time each. */
+  private readonly batching = new Map<number, string>();
   /** Replicas this member is receiving (migration destination). */
   private readonly incoming = new Map<number, IncomingReplica>();
   /** Replica syncs this member asked for and has not received. */
@@ -246,6 +255,7 @@ export class PartitionServiceImpl implements PartitionService {
   // --- queries used by the operation service -------------------------------------------------
 
   acceptsOperations(partitionId: number): boolean {
+    if (this.handedOver.has(partitionId)) return false;
     if (this.table.owner(partitionId) === this.localUuid) return !this.frozen.has(partitionId);
     return this.servesLocally(partitionId) && !this.frozen.has(partitionId);
   }
@@ -645,6 +655,7 @@ export class PartitionServiceImpl implements PartitionService {
    * asks for copies of replicas it newly holds without a migration.
    */
   private afterTableChange(changed: Set<number>, masterUuid: string): void {
+    for (const p of [...this.handedOver]) if (this.table.owner(p) !== this.localUuid) this.handedOver.delete(p);
     for (const [p, f] of [...this.frozen]) {
       if (f.masterUuid === masterUuid) continue;
       // The master that ordered this migration is gone; the new master's table decides.
@@ -805,9 +816,20 @@ export class PartitionServiceImpl implements PartitionService {
       // the surplus slot the leaving member's own), then the surplus goes.
       if (row[0] !== null && this.leaving.has(row[0])) continue;
       let next: ReplicaRow | null = null;
+      // A hashed row keeps no hole before a backup. A commit empties the destination's old slot
+      // when its source is leaving, and that slot may lie before other backups (a leaving owner
+      // handing over to its first backup): they move up into it, as in a promotion (no data moves;
+      // each asks the owner for a copy of its new index). Left behind the hole they would sit past
+      // the target's replica count and be dropped as surplus, leaving fewer live replicas until a
+      // migration copied them back: a crash in between loses acknowledged writes.
+      if (p < this.table.hashedCount && row[0] !== null) {
+        const held = row.filter((m): m is string => m !== null);
+        if (held.some((m, i) => row[i] !== m)) next = [...held, ...new Array<string | null>(REPLICA_COUNT_MAX - held.length).fill(null)];
+      }
+      const current = next ?? row;
       for (let r = 1; r < REPLICA_COUNT_MAX; r++) {
         // A named slot keeps a member its target still lists elsewhere: a move reorders it.
-        if (row[r] !== null && target[p][r] === null && (p < this.table.hashedCount || !target[p].includes(row[r]))) (next ??= row.slice())[r] = null;
+        if (current[r] !== null && target[p][r] === null && (p < this.table.hashedCount || !target[p].includes(current[r]))) (next ??= row.slice())[r] = null;
       }
       if (next !== null) changed = this.table.setRow(p, next) || changed;
     }
@@ -965,11 +987,21 @@ export class PartitionServiceImpl implements PartitionService {
     this.lastFailure.set(active.move.destination, this.deps.runtime.clock.now());
     this.deps.logger.warn({ partitionId: p, replicaIndex: active.move.replicaIndex, reason }, 'migration failed; rolled back and re-planned');
     this.emitMigration('failed', active.move, reason);
+    const rollbacks: Promise<void>[] = [];
     const rollback = (uuid: string, endpoint: FinalizeOrder['endpoint'], index: number): void => {
-      void this.sendFinalize(uuid, { migrationId: active.id, partitionId: p, commit: false, currentIndex: index, newIndex: index, endpoint });
+      rollbacks.push(this.sendFinalize(uuid, { migrationId: active.id, partitionId: p, commit: false, currentIndex: index, newIndex: index, endpoint }));
     };
     rollback(active.move.destination, 'DESTINATION', this.table.replicaIndexOf(p, active.move.destination));
     if (active.ownerUuid !== active.move.destination) rollback(active.ownerUuid, active.move.replicaIndex === 0 ? 'SOURCE' : 'OWNER', 0);
+    // As after a commit, the next move of this partition waits until every end has its
+    // rollback: a late rollback reaching a destination that a later move of the same partition
+    // has since made owner would clear the data it now owns (simulator seed 110).
+    this.finalizing.add(p);
+    void Promise.all(rollbacks).then(() => {
+      this.finalizing.delete(p);
+      this.maybeMigrate();
+      this.notifySafeWaiters();
+    });
     this.scheduleReplan();
   }
 
@@ -1060,15 +1092,24 @@ export class PartitionServiceImpl implements PartitionService {
     const p = order.partitionId;
     if (this.table.owner(p) !== this.localUuid) return Promise.reject(new Error(`not the owner of partition ${p}`));
     if (this.table.version(p) !== order.partitionVersion) return Promise.reject(new Error(`stale order for partition ${p}: version ${order.partitionVersion}, have ${this.table.version(p)}`));
-    if (this.frozen.has(p)) return Promise.reject(new Error(`partition ${p} is already migrating`));
+    const f = this.frozen.get(p);
+    if ((f !== undefined && !supersedes(order, f)) || this.batching.has(p)) return Promise.reject(new Error(`partition ${p} is already migrating`));
     const destination = Address.parse(order.destinationAddress);
-    if (order.objectsPerBatch > 0 && p >= this.table.hashedCount) return this.runBatchedSource(order, destination);
+    if (order.objectsPerBatch > 0 && p >= this.table.hashedCount) {
+      // A copy the master gave up on runs until its rollback arrives; a second one at the same
+      // time would share its shadow slot.
+      this.batching.set(p, order.migrationId);
+      return this.runBatchedSource(order, destination).finally(() => {
+        if (this.batching.get(p) === order.migrationId) this.batching.delete(p);
+      });
+    }
     return new Promise<[number, number]>((resolve, reject) => {
       this.deps.operations.executor.submit(p, async () => {
         try {
           const fault = this.deps.faults.active ? this.deps.faults.atMigrationStep('migration.prepare', p) : null;
           if (fault) await fault;
           if (this.table.owner(p) !== this.localUuid) throw new Error(`lost ownership of partition ${p}`);
+          this.rollBackSuperseded(p, order);
           // The master may have given up on this migration (and sent its rollback) before the
           // request reached the front of the queue: freezing now would never be undone.
           if (this.finalized.has(order.migrationId)) throw new Error(`migration ${order.migrationId} was already finalized`);
@@ -1151,6 +1192,10 @@ export class PartitionServiceImpl implements PartitionService {
     };
     const ownedOrThrow = (): void => {
       if (this.table.owner(p) !== this.localUuid) throw new Error(`lost ownership of partition ${p}`);
+      // The master may have given up on this copy (its answer lost to a reset, say) and sent its
+      // rollback while the copy ran unfrozen: freezing after that would never be undone.
+      if (this.finalized.has(order.migrationId)) throw new Error(`migration ${order.migrationId} was already finalized`);
+      this.rollBackSuperseded(p, order);
     };
     const startSource = (): void => {
       if (order.replicaIndex !== 0) return;
@@ -1206,6 +1251,21 @@ export class PartitionServiceImpl implements PartitionService {
       if (f?.migrationId === order.migrationId) this.frozen.delete(p);
       throw error instanceof Error ? error : new Error(String(error));
     }
+  }
+
+  /**
+   * In the partition's slot: this member is frozen for an older migration of the master that sent
+   * `order` (see supersedes). The master has given up on it, so it is rolled back here as its
+   * rollback would (which is then ignored if it still arrives).
+   */
+  private rollBackSuperseded(p: number, order: MigrationOrder): void {
+    const f = this.frozen.get(p);
+    if (f === undefined || !supersedes(order, f)) return;
+    this.deps.logger.warn({ partitionId: p, migrationId: f.migrationId, next: order.migrationId }, 'rolling back a migration the master has moved on from');
+    this.frozen.delete(p);
+    this.rememberFinalized(`${f.migrationId}/${f.replicaIndex === 0 ? 'SOURCE' : 'OWNER'}`);
+    this.rememberFinalized(f.migrationId);
+    if (f.replicaIndex === 0) this.notifyServices(p, false, MigrationEndpoint.SOURCE, 0, 0);
   }
 
   /** Runs `fn` in the partition's slot (between operations) and resolves with its result. */
@@ -1322,6 +1382,13 @@ export class PartitionServiceImpl implements PartitionService {
       bytes += size;
     }
     await flush(true, batch);
+    // The owner just gave replica `replicaIndex` data of its own: that replica must follow the
+    // owner's version from now on (anti-entropy checks replicas up to backupIndexMax), even
+    // before this owner sends it a backup — a new owner may have sent none that far yet.
+    const r = header.replicaIndex;
+    if (r > 0 && entries > 0 && this.table.owner(p) === this.localUuid && r > this.deps.operations.backupIndexMax[p]) {
+      this.deps.operations.backupIndexMax[p] = r;
+    }
     return [entries, bytes];
   }
 
@@ -1519,6 +1586,8 @@ export class PartitionServiceImpl implements PartitionService {
           const current = order.endpoint === 'DESTINATION' && !order.commit ? (inc?.previousIndex ?? order.currentIndex) : order.currentIndex;
           this.notifyServices(p, order.commit, endpoint, current, order.commit ? order.newIndex : current);
           const holds = this.table.replicaIndexOf(p, this.localUuid);
+          if (order.commit && order.endpoint === 'SOURCE' && order.currentIndex === 0 && holds === 0) this.handedOver.add(p);
+          if (order.commit && order.endpoint === 'DESTINATION' && order.newIndex === 0) this.handedOver.delete(p);
           if (order.commit && order.endpoint === 'SOURCE' && order.newIndex >= 0) this.requestReplicaSync(p);
           else if (!order.commit && order.endpoint === 'DESTINATION' && holds > 0) this.requestReplicaSync(p);
           else if (holds < 0 && (order.endpoint === 'SOURCE' ? order.commit : !order.commit) && !merged) this.clearReplica(p);
@@ -1657,6 +1726,7 @@ export class PartitionServiceImpl implements PartitionService {
   /** Everything this member holds is dropped (it was removed from the cluster and rejoins). */
   resetAll(): void {
     this.frozen.clear();
+    this.handedOver.clear();
     this.incoming.clear();
     this.syncRequested.clear();
     this.active.clear();
@@ -1670,6 +1740,18 @@ export class PartitionServiceImpl implements PartitionService {
     this.reconciledIndex.fill(-1);
     this.reconciledOwner.fill(null);
   }
+}
+
+/**
+ * The master runs one migration of a partition at a time and starts the next only once the last
+ * one committed (and every end acknowledged its finalize) or was given up. So a later order of the
+ * master that froze the partition means it gave up on the frozen migration: its rollback is on its
+ * way, or was lost with the answer it followed. (Ids are `<master>-<sequence>`.)
+ */
+function supersedes(order: MigrationOrder, frozen: FrozenPartition): boolean {
+  if (order.masterUuid !== frozen.masterUuid) return false;
+  const sequence = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1));
+  return sequence(order.migrationId) > sequence(frozen.migrationId);
 }
 
 function range(n: number): number[] {

@@ -32,6 +32,8 @@ const USAGE = `usage: npm run sim -- [--seeds N] [--seed S] [options]
   --backups B      synchronous backups (default: drawn per seed, 0..2)
   --named N        define N named partitions (ActiveSpaces model: active node, ordered
                    sync/async replicas, drawn per seed) and map some counters onto them
+  --keyed-ops on|off  counter operations declare their counter as ordering key (a write
+                   waiting for backups holds its key, not its partition); default: per seed
   --bugs LIST      switch on deliberate bugs: ${BUG_NAMES.join(', ')}
   --jobs J         processes running seeds in parallel (default: CPUs, at most 8)
   --trace          print the whole trace of a single seed (last lines of failing ones otherwise)
@@ -68,6 +70,7 @@ function parseFlags(argv: string[]): Flags {
       partitions: { type: 'string' },
       backups: { type: 'string' },
       named: { type: 'string' },
+      'keyed-ops': { type: 'string' },
       bugs: { type: 'string' },
       jobs: { type: 'string' },
       trace: { type: 'boolean' },
@@ -127,6 +130,12 @@ function parseFlags(argv: string[]): Flags {
   if (named !== undefined && named > 0) {
     overrides.named = named;
     replayFlags.push(`--named ${named}`);
+  }
+  const keyed = values['keyed-ops'];
+  if (keyed !== undefined) {
+    if (keyed !== 'on' && keyed !== 'off') throw new RangeError(`--keyed-ops needs on or off, got '${keyed}'`);
+    overrides.keyedOps = keyed === 'on';
+    replayFlags.push(`--keyed-ops ${keyed}`);
   }
   if (values.bugs !== undefined) {
     overrides.bugs = parseBugs(values.bugs);

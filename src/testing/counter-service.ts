@@ -11,7 +11,7 @@
  */
 import { Operation } from '../spi/operation.js';
 import { registerOperation } from '../spi/register.js';
-import type { BackupAwareOperation } from '../spi/operation.js';
+import type { BackupAwareOperation, KeyedOperation } from '../spi/operation.js';
 import type { NodeEngine } from '../spi/node-engine.js';
 import {
   MigrationEndpoint,
@@ -38,6 +38,11 @@ export class SimCounterService implements ManagedService, MigrationAwareService 
   onPromoted: ((partitionId: number) => void) | null = null;
   /** Keep the calls each value is made of (`track-tags`). */
   trackTags = false;
+  /**
+   * Increments and reads declare their counter as ordering key (`keyed-ops`), so a write waiting
+   * for its backups holds back only its own counter: the simulator runs both hold modes.
+   */
+  keyedOps = false;
   /** `tags[p]`: counter name → tags of the increments its value holds (with `track-tags`). */
   tags: Map<string, Set<number>>[] = [];
   /** Partitions `0..hashedCount-1` are hashed; the rest are named slots (every replica holds data). */
@@ -47,6 +52,7 @@ export class SimCounterService implements ManagedService, MigrationAwareService 
     this.syncBackups = count(properties['backup-count'], 1);
     this.asyncBackups = count(properties['async-backup-count'], 0);
     this.trackTags = properties['track-tags'] === 'true';
+    this.keyedOps = properties['keyed-ops'] === 'true';
     const service = nodeEngine.getPartitionService();
     const partitions = service.getPartitionCount();
     this.hashedCount = service.getHashedPartitionCount();
@@ -176,9 +182,13 @@ abstract class SimCounterDelta extends Operation {
   }
 }
 
-export class SimIncOp extends SimCounterDelta implements BackupAwareOperation {
+export class SimIncOp extends SimCounterDelta implements BackupAwareOperation, KeyedOperation {
   static readonly typeId = 2_000_101;
   private result = 0;
+
+  getOrderingKey(): string | null {
+    return this.getService<SimCounterService>().keyedOps ? this.name : null;
+  }
 
   run(): void {
     this.result = this.apply('owner');
@@ -302,10 +312,14 @@ export class SimCounterTaggedReplicaOp extends Operation {
 }
 
 /** Reads counter `name`. */
-export class SimGetOp extends Operation {
+export class SimGetOp extends Operation implements KeyedOperation {
   static readonly typeId = 2_000_104;
   name = '';
   private result = 0;
+
+  getOrderingKey(): string | null {
+    return this.getService<SimCounterService>().keyedOps ? this.name : null;
+  }
 
   constructor(name?: string) {
     super();

@@ -270,7 +270,8 @@ export class NamedApp {
     for (let p = table.hashedCount; p < table.partitionCount; p++) {
       const row = table.row(p);
       if (!row.includes(victim.node.uuid)) continue;
-      const others = row.filter((u) => u !== null && u !== victim.node.uuid && this.sim.memberByUuid(u)?.alive === true && !this.sim.deadUuids.has(u));
+      // A member already leaving does not count: it stays in the row only until it is gone.
+      const others = row.filter((u) => u !== null && u !== victim.node.uuid && this.sim.memberByUuid(u)?.status === 'up' && !this.sim.deadUuids.has(u));
       if (others.length === 0) return false;
     }
     // A copy still moving to the victim is not in the row yet: the row's members hold the data.

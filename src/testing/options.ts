@@ -67,6 +67,8 @@ export interface SimOverrides {
    * counters are mapped onto them. 0 (the default): none.
    */
   readonly named?: number;
+  /** Force the hold mode (see SimOptions.keyedOps); default: drawn from the seed. */
+  readonly keyedOps?: boolean;
 }
 
 /** One named partition of a simulated run; nodes are member slots (members are named `m<slot>`). */
@@ -96,6 +98,11 @@ export interface SimOptions {
   readonly cluster: ClusterSettings;
   readonly syncBackups: number;
   readonly asyncBackups: number;
+  /**
+   * The counter's operations declare their counter as ordering key (KeyedOperation): a write
+   * waiting for its backups holds back only its counter instead of its partition. Half the seeds.
+   */
+  readonly keyedOps?: boolean;
   readonly counters: number;
   readonly concurrency: number;
   readonly callsPerSecond: number;
@@ -214,6 +221,8 @@ export function deriveOptions(seed: number, overrides: SimOverrides = {}): SimOp
     cluster,
     syncBackups: backups,
     asyncBackups,
+    // Its own stream, so the other draws of a seed stay what they were before this option.
+    keyedOps: overrides.keyedOps ?? new Prng(seed, 'keyed-ops').chance(0.5),
     counters,
     concurrency: rng.between(1, 12),
     callsPerSecond: rng.pick([5, 10, 20, 50, 100]),
@@ -278,7 +287,7 @@ export function describeOptions(o: SimOptions): string {
   const n = o.network;
   const bugs = BUG_NAMES.filter((b) => o.bugs[b]);
   return [
-    `seed=${o.seed} mode=${o.mode} members=${o.members} (max ${o.membersMax}) partitions=${c.partitionCount} backups=${o.syncBackups} sync + ${o.asyncBackups} async`,
+    `seed=${o.seed} mode=${o.mode} members=${o.members} (max ${o.membersMax}) partitions=${c.partitionCount} backups=${o.syncBackups} sync + ${o.asyncBackups} async${o.keyedOps === true ? ' keyed-ops' : ''}`,
     `timing: heartbeat=${c.heartbeatIntervalMs}ms max-no-heartbeat=${c.maxNoHeartbeatMs}ms join-timeout=${c.joinTimeoutMs}ms call-timeout=${c.callTimeoutMs}ms backup-ack-timeout=${c.backupAckTimeoutMs}ms retry-pause=${c.retryPauseMs}ms anti-entropy=${c.antiEntropyIntervalMs}ms migrations<=${c.migrationConcurrentMax}`,
     `workload: counters=${o.counters} concurrency=${o.concurrency} rate=${o.callsPerSecond}/s; phases: faults ${o.durationMs}ms, convergence <= ${o.convergenceMs}ms`,
     ...(o.named ? [describeNamed(o.named)] : []),

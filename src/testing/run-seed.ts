@@ -88,6 +88,7 @@ export async function runOptions(options: SimOptions, extras: RunSeedExtras = {}
       app?.attach(service);
       const properties: Record<string, string> = { 'backup-count': String(options.syncBackups), 'async-backup-count': String(options.asyncBackups) };
       if (namedSetup !== null) properties['track-tags'] = 'true';
+      if (options.keyedOps === true) properties['keyed-ops'] = 'true';
       return [{ name: SIM_COUNTER_SERVICE, instance: service, properties }];
     },
   });

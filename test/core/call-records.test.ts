@@ -67,3 +67,14 @@ describe('CallRecords', () => {
     assert.equal(destination.count(1), 0);
   });
 });
+
+describe('CallRecords.isSettled', () => {
+  it('a call below the caller low-water mark is settled (a queued retry of it must not run)', () => {
+    const r = new CallRecords(1, { recordsPerCallerMax: 100, recordAgeMaxMs: 1000 });
+    assert.equal(r.isSettled(0, 'a/1', 5), false, 'nothing known about the caller');
+    r.put(0, 'a/1', 9, 9, 0, 7);
+    assert.equal(r.isSettled(0, 'a/1', 5), true);
+    assert.equal(r.isSettled(0, 'a/1', 7), false, 'the mark itself is still in flight');
+    assert.equal(r.isSettled(0, 'b/1', 5), false, 'another caller');
+  });
+});
