@@ -31,6 +31,15 @@ export interface MemberInfo {
 
 export interface MemberList {
   readonly version: number;
+  /**
+   * Raised by every new master (founding, taking over from a silent master, or being handed the
+   * cluster by a leaving one); versions count within a term. A member orders lists by (term,
+   * version) and takes a same-term list only from its own master: versions alone compared lists
+   * of two masters that each counted on, and a master cut off by a partition got its stale lists
+   * accepted by the other side's members at the heal (found by the namespace chaos run).
+   * Absent in lists of older peers: 0.
+   */
+  readonly term?: number;
   /** Oldest first; `members[0]` is the master. */
   readonly members: readonly MemberInfo[];
 }
@@ -207,7 +216,7 @@ export class MembershipCore {
     if (this.stateValue === 'member') {
       if (this.isMaster()) {
         const rest = this.listValue.members.filter((m) => m.uuid !== this.local.uuid);
-        const list = { version: this.listValue.version + 1, members: rest };
+        const list = this.nextList(rest, true);
         for (const m of rest) effects.push(this.send(m.address, { type: 'member-list', list }));
       } else if (this.master) {
         effects.push(this.send(this.master.address, { type: 'leave', uuid: this.local.uuid }));
@@ -270,7 +279,7 @@ export class MembershipCore {
 
   private becomeMaster(now: number): MembershipEffect[] {
     this.stateValue = 'member';
-    const list: MemberList = { version: this.listValue.version + 1, members: [this.local] };
+    const list: MemberList = this.nextList([this.local], true);
     this.fellowJoiners.clear();
     this.lastHeard.set(this.local.uuid, now);
     return this.installList(list, now);
@@ -295,13 +304,25 @@ export class MembershipCore {
     const members = this.listValue.members.filter((m) => m.address !== joiner.address);
     if (members.length >= this.options.membersMax) return [];
     this.lastHeard.set(joiner.uuid, now);
-    return this.publish({ version: this.listValue.version + 1, members: [...members, joiner] }, now);
+    return this.publish(this.nextList([...members, joiner], false), now);
   }
 
   // --- member lists ---------------------------------------------------------------------------
 
+  /** The next list this member publishes as master: a new term when it just became master. */
+  private nextList(members: readonly MemberInfo[], newTerm: boolean): MemberList {
+    const term = (this.listValue.term ?? 0) + (newTerm ? 1 : 0);
+    return { version: this.listValue.version + 1, term, members };
+  }
+
   private handleMemberList(from: string, list: MemberList, now: number): MembershipEffect[] {
-    if (list.version <= this.listValue.version && this.stateValue === 'member') return [];
+    if (this.stateValue === 'member') {
+      // Newer means a later term, or a later version of our own master's term (see MemberList.term).
+      const term = list.term ?? 0;
+      const ours = this.listValue.term ?? 0;
+      if (term < ours) return [];
+      if (term === ours && (list.version <= this.listValue.version || this.master?.address !== from)) return [];
+    }
     const sender = list.members[0];
     // Only the master named in a list may publish it — or our current master handing over as it
     // leaves (its goodbye list no longer contains it).
@@ -364,7 +385,7 @@ export class MembershipCore {
   private handleLeave(uuid: string, now: number): MembershipEffect[] {
     if (!this.isMaster() || !this.isMemberUuid(uuid) || uuid === this.local.uuid) return [];
     const members = this.listValue.members.filter((m) => m.uuid !== uuid);
-    return this.publish({ version: this.listValue.version + 1, members }, now);
+    return this.publish(this.nextList(members, false), now);
   }
 
   private tickMember(now: number): MembershipEffect[] {
@@ -383,7 +404,7 @@ export class MembershipCore {
       const dead = this.listValue.members.filter(silent);
       if (dead.length > 0) {
         const members = this.listValue.members.filter((m) => !dead.includes(m));
-        effects.push(...this.publish({ version: this.listValue.version + 1, members }, now));
+        effects.push(...this.publish(this.nextList(members, false), now));
       }
       return effects;
     }
@@ -392,7 +413,7 @@ export class MembershipCore {
     const older = this.listValue.members.slice(0, localIndex);
     if (older.length > 0 && older.every(silent)) {
       const members = this.listValue.members.filter((m) => !silent(m));
-      effects.push(...this.publish({ version: this.listValue.version + 1, members }, now));
+      effects.push(...this.publish(this.nextList(members, true), now));
     }
     return effects;
   }

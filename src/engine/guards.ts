@@ -46,7 +46,8 @@ function memberInfo(v: unknown): MemberInfo {
 
 function memberList(v: unknown): MemberList {
   if (!isRecord(v)) throw new MalformedMessageError('list must be an object');
-  return { version: int(v, 'version', 0), members: arr(v, 'members', 10_000).map(memberInfo) };
+  // `term` is absent in lists of members that predate it (see MemberList.term).
+  return { version: int(v, 'version', 0), term: v.term === undefined ? 0 : int(v, 'term', 0), members: arr(v, 'members', 10_000).map(memberInfo) };
 }
 
 const MEMBERSHIP_TYPES = new Set(['join-request', 'join-joining', 'join-master-is', 'member-list', 'heartbeat', 'list-request', 'leave']);
