@@ -49,7 +49,8 @@ export type MembershipMessage =
   | { readonly type: 'join-joining'; readonly member: MemberInfo }
   | { readonly type: 'join-master-is'; readonly master: string }
   | { readonly type: 'member-list'; readonly list: MemberList }
-  | { readonly type: 'heartbeat'; readonly uuid: string; readonly listVersion: number }
+  /** `listTerm` is absent in heartbeats of members that predate it: 0. */
+  | { readonly type: 'heartbeat'; readonly uuid: string; readonly listVersion: number; readonly listTerm?: number }
   | { readonly type: 'list-request'; readonly uuid: string }
   | { readonly type: 'leave'; readonly uuid: string };
 
@@ -162,7 +163,12 @@ export class MembershipCore {
       case 'join-request':
         return this.handleJoinRequest(message.member, now);
       case 'join-joining':
-        if (this.stateValue === 'joining') this.fellowJoiners.set(message.member.address, message.member);
+        if (this.stateValue !== 'joining') return [];
+        this.fellowJoiners.set(message.member.address, message.member);
+        // The master we were pointed to is joining itself (it died and restarted at the same
+        // address): ask the seeds again. Asking only it, we would miss the member that takes
+        // over and, once the seeds' answers grew old, found a second cluster (seed 2902).
+        if (from === this.masterHint) this.masterHint = null;
         return [];
       case 'join-master-is':
         if (this.stateValue !== 'joining') return [];
@@ -179,7 +185,7 @@ export class MembershipCore {
       case 'member-list':
         return this.handleMemberList(from, message.list, now);
       case 'heartbeat':
-        return this.handleHeartbeat(from, message.uuid, message.listVersion, now);
+        return this.handleHeartbeat(from, message.uuid, message.listVersion, message.listTerm ?? 0, now);
       case 'list-request':
         if (this.isMaster() && this.isMemberUuid(message.uuid)) {
           return [this.send(from, { type: 'member-list', list: this.listValue })];
@@ -371,13 +377,27 @@ export class MembershipCore {
 
   // --- heartbeats and failure detection -------------------------------------------------------
 
-  private handleHeartbeat(from: string, uuid: string, listVersion: number, now: number): MembershipEffect[] {
+  private handleHeartbeat(from: string, uuid: string, listVersion: number, listTerm: number, now: number): MembershipEffect[] {
     if (this.stateValue !== 'member') return [];
-    if (!this.isMemberUuid(uuid)) return [];
+    const term = this.listValue.term ?? 0;
+    if (!this.isMemberUuid(uuid)) {
+      // A member we do not list still believes it is in the cluster: we removed it, or we took
+      // over as master without having seen the list that admitted it. Left alone, it would
+      // outlive the members it follows and take over as the master of a cluster of its own
+      // (seed 508: two owners per partition). Our list tells it it is out (a later term, or a
+      // later version of its own master's): it drops out and joins again.
+      return this.isMaster() && listTerm <= term ? [this.send(from, { type: 'member-list', list: this.listValue })] : [];
+    }
     this.lastHeard.set(uuid, now);
     const master = this.master;
     if (master && uuid === master.uuid && listVersion > this.listValue.version) {
       return [this.send(from, { type: 'list-request', uuid: this.local.uuid })];
+    }
+    // A member behind our list missed its publication (a connection reset lost it, or the master
+    // that sent it died first). Each list is published once and a member asks only the master it
+    // knows for a newer one, so it would follow a dead master for good (seed 6): send it ours.
+    if (this.isMaster() && (listTerm < term || (listTerm === term && listVersion < this.listValue.version))) {
+      return [this.send(from, { type: 'member-list', list: this.listValue })];
     }
     return [];
   }
@@ -394,7 +414,7 @@ export class MembershipCore {
       this.lastHeartbeatSent = now;
       for (const m of this.listValue.members) {
         if (m.uuid === this.local.uuid) continue;
-        effects.push(this.send(m.address, { type: 'heartbeat', uuid: this.local.uuid, listVersion: this.listValue.version }));
+        effects.push(this.send(m.address, { type: 'heartbeat', uuid: this.local.uuid, listVersion: this.listValue.version, listTerm: this.listValue.term ?? 0 }));
       }
     }
     const silent = (m: MemberInfo): boolean =>

@@ -68,7 +68,7 @@ export function parseMembershipMessage(o: Record<string, unknown>): MembershipMe
     case 'member-list':
       return { type, list: memberList(o.list) };
     case 'heartbeat':
-      return { type, uuid: str(o, 'uuid', 64), listVersion: int(o, 'listVersion', 0) };
+      return { type, uuid: str(o, 'uuid', 64), listVersion: int(o, 'listVersion', 0), listTerm: o.listTerm === undefined ? 0 : int(o, 'listTerm', 0) };
     case 'list-request':
       return { type, uuid: str(o, 'uuid', 64) };
     case 'leave':

@@ -134,6 +134,13 @@ export interface ChunkHeader {
    */
   batched: boolean;
   mergePolicy: MergePolicy;
+  /**
+   * The sending owner's highest backed-up replica index (how far its anti-entropy checks). The
+   * destination of an owner move takes it over: a new owner that has sent no backup yet would
+   * otherwise never compare the backups it inherits, and one that missed the old owner's last
+   * backups would stay behind for good.
+   */
+  backupIndexMax: number;
 }
 
 /** Owner → destination: one chunk of replication operations (and, in the last, call records). */
@@ -163,6 +170,7 @@ export class MigrationChunkOp extends InternalOperation {
     out.writeUTF(h.masterUuid);
     out.writeBoolean(h.batched);
     out.writeUTF(h.mergePolicy);
+    out.writeByte(h.backupIndexMax);
     out.writeInt(this.operations.length);
     for (const op of this.operations) out.writeByteArray(op);
     out.writeObject(this.records);
@@ -178,6 +186,7 @@ export class MigrationChunkOp extends InternalOperation {
       masterUuid: input.readUTF(),
       batched: input.readBoolean(),
       mergePolicy: readMergePolicy(input),
+      backupIndexMax: input.readByte(),
     };
     const n = input.readInt();
     if (n < 0 || n > input.remaining()) throw new RangeError(`chunk claims ${n} operations`);

@@ -274,7 +274,43 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
       row.push(m.uuid);
     }
     while (row.length < REPLICA_COUNT_MAX) row.push(null);
-    return row.slice(0, REPLICA_COUNT_MAX);
+    return this.handBackStage(p, row.slice(0, REPLICA_COUNT_MAX));
+  }
+
+  /**
+   * The row to reach first when the target's active node holds no replica of the slot yet while the
+   * current active node stays in the target as a replica (a failback after the definition's active
+   * node returned, or a migrate to a new active node): the target with the new active node added as
+   * one more replica, everyone else where they are. Why: going straight to the target would be an
+   * owner move into a member holding no replica, and a commit keeps the old owner only at the
+   * destination's old index, so the old owner would leave the row and clear its copy, to get it back
+   * by a later copy from the new owner. Until then the new owner would hold the only copy of a
+   * partition that had a replica (a sync or async one of the definition), and its crash would lose
+   * every acknowledged write. Staged, the new active node first receives a copy as a replica, then
+   * the owner move swaps the two: the old owner keeps its data at the returning node's index, and
+   * later moves (swaps as well, each destination holding a replica) put it where the target wants.
+   * Without a current owner (an empty row, placed directly) or when the old owner leaves the list,
+   * the target is returned unchanged.
+   */
+  private handBackStage(p: number, target: ReplicaRow): ReplicaRow {
+    const next = target[0] ?? null;
+    const current = this.deps.partitions.table.row(p);
+    const owner = current[0] ?? null;
+    if (next === null || owner === null || owner === next || current.includes(next) || !target.includes(owner)) return target;
+    // A JOIN_CLUSTER copy keeping the returning member's orphans (FAIL_ON_DUPLICATE) must be its
+    // owner copy: a staged one would be replaced by the owner move's REPLACE copy, orphans and all.
+    if (this.pendingMerge.get(p)?.has(next) === true) return target;
+    // Members the target drops are dropped now as well (no data moves for that), so a slot is free:
+    // at most REPLICA_COUNT_MAX - 1 members other than `next` stay, and index 0 is the owner's.
+    const staged: ReplicaRow = [];
+    for (let r = 0; r < REPLICA_COUNT_MAX; r++) {
+      const uuid = current[r] ?? null;
+      staged.push(uuid !== null && target.includes(uuid) ? uuid : null);
+    }
+    const free = staged.indexOf(null, 1);
+    if (free < 0) return target;
+    staged[free] = next;
+    return staged;
   }
 
   /** Master: which member of `target` owns an empty row when it is placed. */

@@ -108,6 +108,8 @@ class Invocation implements ResponseTarget {
 
   /** Assigned by the registry when the call is registered. */
   callId = 0;
+  /** ResponseTarget: a local call gets no response frame. */
+  readonly callerEpoch = 0;
 
   constructor(
     readonly service: OperationServiceImpl,
@@ -149,6 +151,8 @@ interface ResponseTarget {
   readonly local: Invocation | null;
   readonly remote: Address | null;
   readonly callId: number;
+  /** The caller's incarnation, echoed in the response. */
+  readonly callerEpoch: number;
 }
 
 /**
@@ -177,6 +181,7 @@ class RemoteCall implements ResponseTarget, CallIdentity {
     readonly callId: number,
     readonly caller: string,
     readonly lowWater: number,
+    readonly callerEpoch: number,
   ) {}
 
   runTask(): TaskResult {
@@ -656,6 +661,7 @@ export class OperationServiceImpl implements OperationService {
     out.writeByte(replicaIndex);
     out.writeLong(version);
     out.writeLong(ackId);
+    out.writeInt(this.epoch);
     // The call's identity, so a promoted backup answers a retry from its record.
     out.writeUTF(call === null ? null : call.caller);
     if (call !== null) {
@@ -672,6 +678,9 @@ export class OperationServiceImpl implements OperationService {
     const replicaIndex = input.readByte();
     const version = input.readLong();
     const ackId = input.readLong();
+    // Echoed with the ack: an ack meant for an earlier incarnation of the owner at the same
+    // address must not count for this one's rounds (ack ids restart with every incarnation).
+    const ownerEpoch = input.readInt();
     const caller = input.readNullableUTF();
     const callId = caller === null ? 0 : input.readLong();
     const lowWater = caller === null ? 0 : input.readLong();
@@ -689,12 +698,12 @@ export class OperationServiceImpl implements OperationService {
         if (ackId !== 0) {
           let waiting = this.deferredAcks.get(partitionId);
           if (waiting === undefined) this.deferredAcks.set(partitionId, (waiting = []));
-          waiting.push({ to: from, ackId, version });
+          waiting.push({ to: from, ackId, ownerEpoch, version });
         }
         return;
       }
       if (verdict === BackupVerdict.DUPLICATE) {
-        if (ackId !== 0) this.sendBackupAck(from, ackId, true);
+        if (ackId !== 0) this.sendBackupAck(from, ackId, ownerEpoch, true);
         return;
       }
       op._nodeEngine = this.deps.nodeEngine;
@@ -705,7 +714,7 @@ export class OperationServiceImpl implements OperationService {
       const done = (): void => {
         this.replicaVersions.set(partitionId, version);
         if (caller !== null) this.callRecords.put(partitionId, caller, callId, response, this.coarseNow, lowWater);
-        if (ackId !== 0) this.sendBackupAck(from, ackId, true);
+        if (ackId !== 0) this.sendBackupAck(from, ackId, ownerEpoch, true);
       };
       let result: void | Promise<void>;
       try {
@@ -714,7 +723,7 @@ export class OperationServiceImpl implements OperationService {
         this.deps.logger.error({ err: error, partitionId }, `backup ${op.constructor.name} failed; replica marked dirty`);
         this.replicaVersions.markDirty(partitionId);
         this.onDirtyReplica(partitionId, replicaIndex);
-        if (ackId !== 0) this.sendBackupAck(from, ackId, false);
+        if (ackId !== 0) this.sendBackupAck(from, ackId, ownerEpoch, false);
         return;
       }
       if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
@@ -722,7 +731,7 @@ export class OperationServiceImpl implements OperationService {
           this.deps.logger.error({ err: error, partitionId }, `backup ${op.constructor.name} failed; replica marked dirty`);
           this.replicaVersions.markDirty(partitionId);
           this.onDirtyReplica(partitionId, replicaIndex);
-          if (ackId !== 0) this.sendBackupAck(from, ackId, false);
+          if (ackId !== 0) this.sendBackupAck(from, ackId, ownerEpoch, false);
         });
       }
       done();
@@ -742,7 +751,7 @@ export class OperationServiceImpl implements OperationService {
   }
 
   /** Backup acknowledgements held until a full copy of the replica arrives, by partition. */
-  private readonly deferredAcks = new Map<number, { to: Address; ackId: number; version: number }[]>();
+  private readonly deferredAcks = new Map<number, { to: Address; ackId: number; ownerEpoch: number; version: number }[]>();
 
   /**
    * A full copy of this member's replica of `partitionId` was applied at `version`: release the
@@ -752,24 +761,27 @@ export class OperationServiceImpl implements OperationService {
     const waiting = this.deferredAcks.get(partitionId);
     if (waiting === undefined) return;
     this.deferredAcks.delete(partitionId);
-    for (const w of waiting) this.sendBackupAck(w.to, w.ackId, w.version <= version);
+    for (const w of waiting) this.sendBackupAck(w.to, w.ackId, w.ownerEpoch, w.version <= version);
   }
 
   /** Set by the partition service: asks the owner for a full copy of a dirty replica. */
   onDirtyReplica: (partitionId: number, replicaIndex: number) => void = () => {};
 
-  private sendBackupAck(to: Address, ackId: number, ok: boolean): void {
+  private sendBackupAck(to: Address, ackId: number, ownerEpoch: number, ok: boolean): void {
     const out = this.out;
     out.clear();
     out.writeByte(FrameKind.BACKUP_ACK);
     out.writeLong(ackId);
+    out.writeInt(ownerEpoch);
     out.writeBoolean(ok);
     this.deps.transport.send(to, out.view());
   }
 
   private handleBackupAck(from: Address, input: ObjectDataInput): void {
     const ackId = input.readLong();
+    const epoch = input.readInt();
     const ok = input.readBoolean();
+    if (epoch !== this.epoch) return; // for an earlier incarnation of this member
     const round = this.pendingAcks.get(ackId);
     if (round === undefined) return;
     if (!ok) {
@@ -791,7 +803,7 @@ export class OperationServiceImpl implements OperationService {
       return;
     }
     if (target.remote === null || target.callId === 0) return;
-    const out = this.beginResponse(target.callId, ResponseStatus.OK);
+    const out = this.beginResponse(target, ResponseStatus.OK);
     try {
       out.writeObject(value);
     } catch (error) {
@@ -810,7 +822,7 @@ export class OperationServiceImpl implements OperationService {
       this.deps.logger.warn({ err: error }, 'fire-and-forget operation failed');
       return;
     }
-    const out = this.beginResponse(target.callId, ResponseStatus.ERROR);
+    const out = this.beginResponse(target, ResponseStatus.ERROR);
     out.writeUTF(error instanceof Error ? error.name : 'Error');
     out.writeUTF(error instanceof Error ? error.message : String(error));
     this.deps.transport.send(target.remote, out.view());
@@ -822,23 +834,27 @@ export class OperationServiceImpl implements OperationService {
       return;
     }
     if (target.remote === null || target.callId === 0) return;
-    const out = this.beginResponse(target.callId, ResponseStatus.RETRY);
+    const out = this.beginResponse(target, ResponseStatus.RETRY);
     out.writeUTF(reason);
     this.deps.transport.send(target.remote, out.view());
   }
 
   /** The reused output, holding a RESPONSE header. */
-  private beginResponse(callId: number, status: ResponseStatus): ObjectDataOutput {
+  private beginResponse(target: ResponseTarget, status: ResponseStatus): ObjectDataOutput {
     const out = this.out;
     out.clear();
     out.writeByte(FrameKind.RESPONSE);
-    out.writeLong(callId);
+    out.writeLong(target.callId);
+    out.writeInt(target.callerEpoch);
     out.writeByte(status);
     return out;
   }
 
   private handleResponse(input: ObjectDataInput): void {
     const callId = input.readLong();
+    // Call ids restart with every incarnation: an answer to an earlier incarnation of this member
+    // at the same address must not complete one of this incarnation's calls (simulator seed 97).
+    if (input.readInt() !== this.epoch) return;
     const status = input.readByte() as ResponseStatus;
     const inv = this.pending.get(callId);
     if (inv === undefined) return; // timed out already, or a duplicate
@@ -893,7 +909,7 @@ export class OperationServiceImpl implements OperationService {
     const flags = input.readByte();
     const returnsResponse = (flags & OpFlags.RETURNS_RESPONSE) !== 0;
     // The call is its own response target (and partition task): one object per call.
-    const call = new RemoteCall(this, null, partitionId, from, returnsResponse ? callId : 0, this.remoteCaller(from, epoch), lowWater);
+    const call = new RemoteCall(this, null, partitionId, from, returnsResponse ? callId : 0, this.remoteCaller(from, epoch), lowWater, epoch);
     try {
       const { serviceName, op } = readOperationBody(input, this.deps.registry);
       op._nodeEngine = this.deps.nodeEngine;

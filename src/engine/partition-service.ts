@@ -193,6 +193,8 @@ export class PartitionServiceImpl implements PartitionService {
   private liteUuids = new Set<string>();
   private addresses = new Map<string, Address>();
   private masterUuid: string | null = null;
+  /** The master that published the table this member holds (null: none yet). */
+  private tableMasterUuid: string | null = null;
   /** Partitions this member froze as the owner of a migration in progress. */
   private readonly frozen = new Map<number, FrozenPartition>();
   /**
@@ -511,31 +513,46 @@ export class PartitionServiceImpl implements PartitionService {
   private async recoverAsNewMaster(): Promise<void> {
     this.recovering = true;
     this.deps.logger.info('became master: recovering the partition table from members');
-    const others = this.memberUuids.filter((u) => u !== this.localUuid);
-    const replies = await Promise.allSettled(
-      others.map((u) =>
-        this.deps.operations
-          .createInvocationBuilderOnMember(INTERNAL_SERVICE, new PartitionStateOp(), this.addresses.get(u)!)
-          .setCallTimeout(Math.max(2000, this.deps.settings.migrationTimeoutMs / 10))
-          .invoke<WireTable | null>(),
-      ),
-    );
-    if (!this.deps.cluster.isMaster()) return;
     let tableVersion = this.table.tableVersion;
-    for (const r of replies) {
-      if (r.status !== 'fulfilled' || r.value === null) continue;
-      const wire = r.value;
-      tableVersion = Math.max(tableVersion, wire.tableVersion);
-      const snap = this.decodeWire(wire);
-      for (let p = 0; p < this.deps.partitionCount; p++) {
-        if (snap.versions[p] > this.table.version(p)) this.table.setRowWithVersion(p, snap.rows[p], snap.versions[p]);
-      }
+    // Every member still in the list must answer: a row newer than ours that we did not see (a
+    // commit only the old master and its ends knew of) would otherwise be published again under
+    // a version it already had, with other replicas (seed 2590: an answer timed out, and two rows
+    // of one partition shared a version). A member that does not answer is asked again until it
+    // does or the failure detector removes it.
+    let asking = this.memberUuids.filter((u) => u !== this.localUuid);
+    while (asking.length > 0) {
+      const replies = await Promise.allSettled(
+        asking.map((u) =>
+          this.deps.operations
+            .createInvocationBuilderOnMember(INTERNAL_SERVICE, new PartitionStateOp(), this.addresses.get(u)!)
+            .setCallTimeout(Math.max(2000, this.deps.settings.migrationTimeoutMs / 10))
+            .invoke<WireTable | null>(),
+        ),
+      );
+      if (!this.deps.cluster.isMaster() || !this.deps.isRunning()) return;
+      const unanswered: string[] = [];
+      replies.forEach((r, i) => {
+        if (r.status !== 'fulfilled') {
+          unanswered.push(asking[i]);
+          return;
+        }
+        if (r.value === null) return;
+        const wire = r.value;
+        tableVersion = Math.max(tableVersion, wire.tableVersion);
+        const snap = this.decodeWire(wire);
+        for (let p = 0; p < this.deps.partitionCount; p++) {
+          if (snap.versions[p] > this.table.version(p)) this.table.setRowWithVersion(p, snap.rows[p], snap.versions[p]);
+        }
+      });
+      asking = unanswered.filter((u) => this.addresses.has(u));
+      if (asking.length > 0) await new Promise<void>((resolve) => this.deps.runtime.timers.after(100, resolve));
     }
     this.table.tableVersion = tableVersion;
     this.recovering = false;
     this.promoteAndPublish(true);
     this.maybeMigrate();
   }
+
 
   private promoteAndPublish(forcePublish = false): void {
     if (!this.table.isAssigned()) {
@@ -655,6 +672,7 @@ export class PartitionServiceImpl implements PartitionService {
    * asks for copies of replicas it newly holds without a migration.
    */
   private afterTableChange(changed: Set<number>, masterUuid: string): void {
+    this.tableMasterUuid = masterUuid;
     for (const p of [...this.handedOver]) if (this.table.owner(p) !== this.localUuid) this.handedOver.delete(p);
     for (const [p, f] of [...this.frozen]) {
       if (f.masterUuid === masterUuid) continue;
@@ -1118,7 +1136,7 @@ export class PartitionServiceImpl implements PartitionService {
             const event = new PartitionMigrationEvent(p, MigrationEndpoint.SOURCE, 0, -1);
             for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
           }
-          const header = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: order.masterUuid, batched: false, mergePolicy: order.mergePolicy };
+          const header = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: order.masterUuid, batched: false, mergePolicy: order.mergePolicy, backupIndexMax: this.deps.operations.backupIndexMax[p] };
           if (this.deps.faults.active && this.deps.faults.bugs?.commitBeforeDestinationApplied === true) {
             // Deliberate bug (simulator tests only): report success before the destination applied the data.
             const streaming = this.streamReplica(header, destination);
@@ -1186,7 +1204,7 @@ export class PartitionServiceImpl implements PartitionService {
     };
     const send = (operations: Buffer[], last: boolean): Promise<void> => {
       const records = last ? this.deps.operations.callRecords.export(p, this.deps.runtime.clock.now()) : [];
-      const op = new MigrationChunkOp({ ...base, first, last, replicaVersion: this.deps.operations.replicaVersions.get(p) }, operations, records);
+      const op = new MigrationChunkOp({ ...base, first, last, replicaVersion: this.deps.operations.replicaVersions.get(p), backupIndexMax: this.deps.operations.backupIndexMax[p] }, operations, records);
       first = false;
       return this.deps.operations.createInvocationBuilderOnMember(INTERNAL_SERVICE, op, destination).setCallTimeout(this.deps.settings.migrationTimeoutMs).invoke();
     };
@@ -1290,7 +1308,7 @@ export class PartitionServiceImpl implements PartitionService {
     return new Promise<[number, number]>((resolve, reject) => {
       this.deps.operations.executor.submit(p, async () => {
         try {
-          const header = { migrationId: `merge:${this.localUuid.slice(0, 8)}-${this.nextSyncId++}`, partitionId: p, replicaIndex: 0, replicaVersion: 0, masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: policy };
+          const header = { migrationId: `merge:${this.localUuid.slice(0, 8)}-${this.nextSyncId++}`, partitionId: p, replicaIndex: 0, replicaVersion: 0, masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: policy, backupIndexMax: 0 };
           resolve(await this.streamReplica(header, destination));
         } catch (error) {
           reject(error instanceof Error ? error : new Error(String(error)));
@@ -1444,13 +1462,25 @@ export class PartitionServiceImpl implements PartitionService {
               throw new Error(`batched copy of partition ${p} fell behind (at version ${rv.get(p)}${rv.isDirty(p) ? ', dirty' : ''}, owner at ${header.replicaVersion}): a change sent during the copy was lost`);
             }
             this.deps.operations.replicaVersions.set(p, header.replicaVersion);
-            if (isSync) {
+            const index = this.table.replicaIndexOf(p, this.localUuid);
+            if (isSync && index > 0 && index !== header.replicaIndex) {
+              // The table moved this backup to another index while the copy was applied (a
+              // promotion, or a hole closed behind a leaving member): it holds the old index's
+              // data, which may be less than the new one needs. Ask again (the request made on
+              // the move was throttled behind this one).
+              this.deps.operations.replicaVersions.markDirty(p);
+              this.syncRequested.delete(p);
+              this.requestReplicaSync(p);
+            } else if (isSync) {
               this.syncRequested.delete(p);
               this.deps.operations.replicaSynced(p, header.replicaVersion);
               this.notifySafeWaiters();
             } else {
               const inc = this.incoming.get(p);
               if (inc) inc.applied = true;
+              // An owner move: check the backups as far as the old owner did (see ChunkHeader).
+              const max = this.deps.operations.backupIndexMax;
+              if (header.replicaIndex === 0 && header.backupIndexMax > max[p]) max[p] = header.backupIndexMax;
             }
           }
           resolve();
@@ -1543,7 +1573,10 @@ export class PartitionServiceImpl implements PartitionService {
     for (const [p, inc] of [...this.incoming]) {
       if (inc.applied && inc.masterUuid !== this.masterUuid && this.masterUuid !== null) {
         // Ordered by a master that is gone, and it arrived after the new master's table was
-        // reconciled: that table decides, as for any orphaned migration.
+        // reconciled: that table decides, as for any orphaned migration. Not before that table
+        // is here: the one held may predate the commit (the old master died right after it), and
+        // reading it would roll back a copy the cluster made owner; the table's arrival resolves it.
+        if (this.tableMasterUuid !== this.masterUuid) continue;
         const committed = this.table.replica(p, inc.replicaIndex) === this.localUuid;
         this.incoming.delete(p);
         this.rememberFinalized(inc.migrationId);
@@ -1640,7 +1673,7 @@ export class PartitionServiceImpl implements PartitionService {
       // Checked again at capture: a request queued behind a migration of this partition may run
       // after this member handed the partition over (and dropped its data).
       if (this.table.owner(p) !== this.localUuid) return;
-      const header = { migrationId: `sync:${this.nextSyncId++}`, partitionId: p, replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: MergePolicy.REPLACE };
+      const header = { migrationId: `sync:${this.nextSyncId++}`, partitionId: p, replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: MergePolicy.REPLACE, backupIndexMax: 0 };
       try {
         await this.streamReplica(header, requester, true);
       } catch (error) {
@@ -1725,6 +1758,7 @@ export class PartitionServiceImpl implements PartitionService {
 
   /** Everything this member holds is dropped (it was removed from the cluster and rejoins). */
   resetAll(): void {
+    this.tableMasterUuid = null;
     this.frozen.clear();
     this.handedOver.clear();
     this.incoming.clear();

@@ -4,13 +4,15 @@
  *   OPERATION  kind u8 | callerEpoch i32 | callId long | lowWater long | partitionId i32
  *              | flags u8 | serviceName UTF | typeId i32 | operation fields (writeInternal)
  *              (lowWater: the caller's oldest call in flight; owners drop call records below it)
- *   RESPONSE   kind u8 | callId long | status u8 | OK: value (writeObject)
+ *   RESPONSE   kind u8 | callId long | callerEpoch i32 | status u8 | OK: value (writeObject)
  *                                                 | ERROR: name UTF, message UTF
  *                                                 | RETRY: reason UTF
  *   BACKUP     kind u8 | partitionId i32 | replicaIndex u8 | replicaVersion long | ackId long
+ *              | ownerEpoch i32
  *              | caller UTF (null: no call record) [| callId long | lowWater long | response]
  *              | serviceName UTF | typeId i32 | fields
- *   BACKUP_ACK kind u8 | ackId long | ok u8
+ *   BACKUP_ACK kind u8 | ackId long | ownerEpoch i32 | ok u8
+ *   (the epochs echo the incarnation a response or ack is for: ids restart with each one)
  *   CONTROL    kind u8 | message (writeObject of a plain object with a `type`)
  *
  * Operation types travel as registered integer ids, never as class names.

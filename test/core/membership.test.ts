@@ -23,6 +23,8 @@ class Wire {
   readonly log: string[] = [];
   now = 0;
   down = new Set<string>();
+  /** Messages lost on the way (a connection reset), besides those to or from members that are down. */
+  lose: (from: string, to: string, message: MembershipMessage) => boolean = () => false;
 
   add(core: MembershipCore): void {
     this.nodes.set(core.local.address, core);
@@ -40,6 +42,7 @@ class Wire {
         }
         continue;
       }
+      if (this.lose(src, dst, msg)) continue;
       this.log.push(`${src} -> ${dst}: ${msg.type}`);
       for (const s of sends(target.handle(src, msg, this.now))) queue.push([dst, s.to, s.message]);
     }
@@ -230,6 +233,62 @@ describe('membership transcript', () => {
     const forged = a.handle('127.0.0.1:5799', { type: 'member-list', list: { version: 99, members: [info(5798), info(5701)] } }, 1);
     assert.deepEqual(forged, []);
     assert.equal(a.list.version, 1);
+  });
+
+  it('a member that missed the new master\'s list gets it in answer to its next heartbeat (regression: seed 6)', () => {
+    const {
+      w,
+      nodes: [, b, c],
+    } = cluster(5701, 5702, 5703);
+    const stale = c.list;
+    // The master dies; b takes over, and its lists to c are lost.
+    w.down.add('127.0.0.1:5701');
+    w.lose = (from, to, m) => from === '127.0.0.1:5702' && to === '127.0.0.1:5703' && m.type === 'member-list';
+    w.tick(opts.maxNoHeartbeatMs + 1000);
+    assert.equal(b.isMaster(), true);
+    assert.deepEqual(c.list, stale);
+    w.lose = () => false;
+    // c still follows the dead master; its heartbeat tells b it is behind.
+    const answer = sends(b.handle('127.0.0.1:5703', { type: 'heartbeat', uuid: c.local.uuid, listVersion: stale.version, listTerm: stale.term ?? 0 }, w.now));
+    assert.deepEqual(answer, [{ to: '127.0.0.1:5703', message: { type: 'member-list', list: b.list } }]);
+    c.handle('127.0.0.1:5702', answer[0].message, w.now);
+    assert.deepEqual(c.list, b.list);
+  });
+
+  it('a member the master does not list learns it is out from the answer to its heartbeat (regression: seed 508)', () => {
+    const {
+      w,
+      nodes: [a, b],
+    } = cluster(5701, 5702, 5703);
+    // a admitted c, then died before b got that list: b takes over without c.
+    const c = new MembershipCore(info(5704), opts);
+    w.add(c);
+    w.down.add('127.0.0.1:5702');
+    w.deliver('127.0.0.1:5704', c.start(w.now, ['127.0.0.1:5701']));
+    w.down.delete('127.0.0.1:5702');
+    assert.equal(c.state, 'member');
+    assert.equal(b.list.members.some((m) => m.uuid === c.local.uuid), false);
+    w.down.add('127.0.0.1:5701');
+    w.down.add('127.0.0.1:5704');
+    w.tick(opts.maxNoHeartbeatMs + 1000);
+    assert.equal(b.isMaster(), true);
+    assert.equal(a.isMaster(), true, 'a is down, its state frozen');
+    // c's heartbeat reaches b, which does not list it: b's list (a later term) tells c it is out.
+    const answer = sends(b.handle('127.0.0.1:5704', { type: 'heartbeat', uuid: c.local.uuid, listVersion: c.list.version, listTerm: c.list.term ?? 0 }, w.now));
+    assert.equal(answer.length, 1);
+    const effects = c.handle('127.0.0.1:5702', answer[0].message, w.now);
+    assert.ok(effects.some((e) => e.kind === 'removed-from-cluster'));
+    assert.equal(c.state, 'joining');
+  });
+
+  it('a joiner pointed to a master that is joining itself asks the seeds again (regression: seed 2902)', () => {
+    const a = new MembershipCore(info(5701), opts);
+    a.start(0, ['127.0.0.1:5702', '127.0.0.1:5703']);
+    a.handle('127.0.0.1:5702', { type: 'join-master-is', master: '127.0.0.1:5703' }, 10);
+    // 5703 restarted and is joining too: a must not keep asking it alone.
+    a.handle('127.0.0.1:5703', { type: 'join-joining', member: info(5703) }, 20);
+    const asked = sends(a.tick(opts.heartbeatIntervalMs + 20)).map((s) => s.to);
+    assert.deepEqual(asked, ['127.0.0.1:5702', '127.0.0.1:5703']);
   });
 
   it('orders addresses by host then port number', () => {

@@ -168,4 +168,43 @@ describe('named partitions: failover', { concurrency: 1 }, () => {
     assert.equal(localKeys(a, slot, 'm').length, 51);
     assert.equal(await map.get('during'), 1);
   });
+
+  it('failback keeps the old active node as the replica it is defined as: a second crash loses nothing', async () => {
+    // Seed 76 of `npm run sim -- --named 4`: the owner move back onto the returning active node
+    // dropped the asynchronous replica (the old active node) from the row, so a crash of the
+    // returning node before it was copied back lost every acknowledged write.
+    const { c, slot, writer } = await setUp('np-fo-back2', 18360, [new ReplicaNode('B', ReplicationType.ASYNCHRONOUS)]);
+    const map = await writer.getMap<string, number>('m');
+    for (let i = 0; i < 30; i++) await map.put(`k${i}`, i);
+    await c.terminate('A');
+    await waitForActive(c.get('W'), 'B');
+    await map.put('during', 1);
+    const moves: { index: number; destination: string; source: string | null }[] = [];
+    for (const m of c.members.values()) {
+      m.getPartitionService().addMigrationListener({
+        migrationCompleted: (e) => {
+          if (e.partitionId === slot) moves.push({ index: e.replicaIndex, destination: e.destination.name, source: e.source?.name ?? null });
+        },
+      });
+    }
+    const [a] = await c.start('A');
+    a.getPartitionManager().setMapper(String, new AllIn('P'));
+    const p = await a.getPartitionManager().definePartition('P', null, 'A', [new ReplicaNode('B', ReplicationType.ASYNCHRONOUS)]);
+    await p.enable(EnableAction.JOIN_CLUSTER_PURGE);
+    for (const name of ['A', 'B', 'W']) await waitForActive(c.get(name), 'A');
+    // A first gets a copy as a replica, then the owner move swaps the two: B never leaves the row.
+    assert.deepEqual(moves, [
+      { index: 1, destination: 'A', source: null },
+      { index: 0, destination: 'A', source: 'B' },
+    ]);
+    assert.deepEqual(
+      p.getReplicaNodes().map((r) => r.memberName),
+      ['B'],
+    );
+    await until(() => localKeys(c.get('B'), slot, 'm').length === 31, 20_000, 'B to hold its replica again');
+    await c.terminate('A');
+    await waitForActive(c.get('W'), 'B');
+    for (let i = 0; i < 30; i++) assert.equal(await map.get(`k${i}`), i);
+    assert.equal(await map.get('during'), 1);
+  });
 });
