@@ -297,6 +297,11 @@ export class MembershipCore {
       this.fellowJoiners.set(joiner.address, joiner);
       return [this.send(joiner.address, { type: 'join-joining', member: this.local })];
     }
+    // A member we list that has not received the list admitting it yet (its master died first)
+    // keeps asking to join, and sends no heartbeats until it does: its requests show it alive.
+    // Counted silent, a master that just took over removed it the moment it got in, with the
+    // partition it had been given (seed 4818).
+    if (this.isMemberUuid(joiner.uuid)) this.lastHeard.set(joiner.uuid, now);
     if (!this.isMaster()) {
       const master = this.master;
       return master ? [this.send(joiner.address, { type: 'join-master-is', master: master.address })] : [];

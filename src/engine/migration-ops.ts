@@ -141,6 +141,11 @@ export interface ChunkHeader {
    * backups would stay behind for good.
    */
   backupIndexMax: number;
+  /**
+   * The member (uuid) a migration's copy is for ('' for a replica sync or a merge): a member
+   * restarted at the destination's address must not take it.
+   */
+  destinationUuid: string;
 }
 
 /** Owner → destination: one chunk of replication operations (and, in the last, call records). */
@@ -171,6 +176,7 @@ export class MigrationChunkOp extends InternalOperation {
     out.writeBoolean(h.batched);
     out.writeUTF(h.mergePolicy);
     out.writeByte(h.backupIndexMax);
+    out.writeUTF(h.destinationUuid);
     out.writeInt(this.operations.length);
     for (const op of this.operations) out.writeByteArray(op);
     out.writeObject(this.records);
@@ -187,6 +193,7 @@ export class MigrationChunkOp extends InternalOperation {
       batched: input.readBoolean(),
       mergePolicy: readMergePolicy(input),
       backupIndexMax: input.readByte(),
+      destinationUuid: input.readUTF(),
     };
     const n = input.readInt();
     if (n < 0 || n > input.remaining()) throw new RangeError(`chunk claims ${n} operations`);
@@ -204,6 +211,12 @@ export interface FinalizeOrder {
   currentIndex: number;
   newIndex: number;
   endpoint: 'SOURCE' | 'DESTINATION' | 'OWNER';
+  /**
+   * The member (uuid) the order is for. The master resends an order to that member's address
+   * until it is acknowledged, so a member restarted at the same address may receive it: it is
+   * not its migration, and applying it would roll back (clear) a copy of its own (seed 344).
+   */
+  memberUuid: string;
 }
 
 /** Master → source/destination/owner: commit or roll back one migration. */
@@ -225,6 +238,7 @@ export class MigrationFinalizeOp extends InternalOperation {
     out.writeInt(o.currentIndex);
     out.writeInt(o.newIndex);
     out.writeUTF(o.endpoint);
+    out.writeUTF(o.memberUuid);
   }
   override readInternal(input: ObjectDataInput): void {
     const migrationId = input.readUTF();
@@ -234,7 +248,8 @@ export class MigrationFinalizeOp extends InternalOperation {
     const newIndex = input.readInt();
     const endpoint = input.readUTF();
     if (endpoint !== 'SOURCE' && endpoint !== 'DESTINATION' && endpoint !== 'OWNER') throw new RangeError(`bad endpoint ${endpoint}`);
-    this.order = { migrationId, partitionId, commit, currentIndex, newIndex, endpoint };
+    const memberUuid = input.readUTF();
+    this.order = { migrationId, partitionId, commit, currentIndex, newIndex, endpoint, memberUuid };
   }
 }
 

@@ -162,6 +162,8 @@ interface IncomingReplica {
   readonly previousIndex: number;
   /** Not REPLACE: the destination kept its own data (a named partition's restore). */
   readonly mergePolicy: MergePolicy;
+  /** The copy lands on the data of an in-sync replica this member already held (see beginIncoming). */
+  readonly keptData: boolean;
   applied: boolean;
   /** When the first chunk arrived; an unapplied copy older than the migration timeout is dead. */
   readonly startedAt: number;
@@ -684,13 +686,7 @@ export class PartitionServiceImpl implements PartitionService {
       if (committed && this.table.replicaIndexOf(p, this.localUuid) < 0) this.clearReplica(p);
     }
     for (const [p, inc] of [...this.incoming]) {
-      if (inc.masterUuid === masterUuid) continue;
-      const committed = inc.applied && this.table.replica(p, inc.replicaIndex) === this.localUuid;
-      this.incoming.delete(p);
-      this.notifyServices(p, committed, MigrationEndpoint.DESTINATION, inc.previousIndex, committed ? inc.replicaIndex : inc.previousIndex);
-      if (!committed && this.table.replicaIndexOf(p, this.localUuid) < 0) {
-        if (inc.mergePolicy === MergePolicy.REPLACE) this.clearReplica(p);
-      } else if (!committed) this.requestReplicaSync(p);
+      if (inc.masterUuid !== masterUuid) this.resolveOrphanedIncoming(p, inc);
     }
     // Compared with what this member held when it last reconciled (the master changes its own
     // table in place, other members install publications: both come through here).
@@ -725,6 +721,24 @@ export class PartitionServiceImpl implements PartitionService {
     }
     this.named?.tableChanged();
     this.notifySafeWaiters();
+  }
+
+  /** A copy ordered by a master that is gone: the new master's table tells whether it was committed. */
+  private resolveOrphanedIncoming(p: number, inc: IncomingReplica): void {
+    const now = this.table.replicaIndexOf(p, this.localUuid);
+    // Committed when the table lists this member where the copy put it, or anywhere at all when
+    // it held no replica before: a promotion after the commit (the owner died with the master
+    // that committed) moves it to a lower index. Read as "not committed", the copy was rolled
+    // back and the member, promoted to owner, served an empty partition (seed 6887).
+    const committed = inc.applied && (now === inc.replicaIndex || (now >= 0 && inc.previousIndex < 0));
+    this.incoming.delete(p);
+    this.notifyServices(p, committed, MigrationEndpoint.DESTINATION, inc.previousIndex, committed ? inc.replicaIndex : inc.previousIndex);
+    if (committed) {
+      if (now === 0 && inc.replicaIndex > 0) this.notifyServices(p, true, MigrationEndpoint.DESTINATION, inc.replicaIndex, 0);
+      else if (now > 0 && now !== inc.replicaIndex) this.requestReplicaSync(p);
+    } else if (now < 0) {
+      if (inc.mergePolicy === MergePolicy.REPLACE) this.clearReplica(p);
+    } else this.requestReplicaSync(p);
   }
 
   private notifyServices(p: number, commit: boolean, endpoint: MigrationEndpoint, currentIndex: number, newIndex: number): void {
@@ -934,6 +948,11 @@ export class PartitionServiceImpl implements PartitionService {
       this.abortActive(p, 'destination left before commit', active);
       return;
     }
+    // A destination that is shutting down would have to hand the replica straight back.
+    if (this.leaving.has(move.destination)) {
+      this.abortActive(p, 'destination is leaving', active);
+      return;
+    }
     const row = this.table.row(p).slice();
     const destOldIndex = row.indexOf(move.destination);
     const source = row[move.replicaIndex];
@@ -953,7 +972,7 @@ export class PartitionServiceImpl implements PartitionService {
     this.publish();
     this.emitMigration('completed', move);
     const finalizing: Promise<unknown>[] = [];
-    const finalize = (uuid: string | null, order: FinalizeOrder): void => {
+    const finalize = (uuid: string | null, order: Omit<FinalizeOrder, 'memberUuid'>): void => {
       if (uuid !== null) finalizing.push(this.sendFinalize(uuid, order));
     };
     finalize(move.destination, { migrationId: active.id, partitionId: p, commit: true, currentIndex: destOldIndex, newIndex: move.replicaIndex, endpoint: 'DESTINATION' });
@@ -979,7 +998,9 @@ export class PartitionServiceImpl implements PartitionService {
    * left, or this member stops being master: a lost finalize would leave an owner frozen or a
    * destination waiting for good. Finalize is idempotent on the receiving end.
    */
-  private async sendFinalize(uuid: string, order: FinalizeOrder): Promise<void> {
+  private async sendFinalize(uuid: string, unaddressed: Omit<FinalizeOrder, 'memberUuid'>): Promise<void> {
+    // Named by uuid: the address may be taken over by a restart of that member (see FinalizeOrder).
+    const order: FinalizeOrder = { ...unaddressed, memberUuid: uuid };
     for (let attempt = 1; ; attempt++) {
       const address = this.addresses.get(uuid);
       if (address === undefined || !this.deps.isRunning() || !this.deps.cluster.isMaster()) return;
@@ -1054,17 +1075,24 @@ export class PartitionServiceImpl implements PartitionService {
       if (p >= this.table.hashedCount && this.named !== null && !this.named.mustDrain(p)) continue;
       return false;
     }
-    return this.frozen.size === 0;
+    // A copy this member received may still be committed by the master, which would make it a
+    // replica after it left (seed 369: with no backups, the partition's data left with it).
+    return this.frozen.size === 0 && this.incoming.size === 0;
   }
 
   /** Graceful shutdown: ask the master to move every replica off this member, wait for it. */
   async drainForShutdown(): Promise<boolean> {
-    if (!this.table.isAssigned() || this.memberUuids.length <= 1) return true;
+    // A member that has no table yet may still hold a copy the master is about to commit (seed
+    // 5593): it waits for that copy's outcome like any other member.
+    if (this.memberUuids.length <= 1 || (!this.table.isAssigned() && this.incoming.size === 0)) return true;
     const deadline = this.deps.runtime.clock.now() + this.deps.settings.gracefulShutdownTimeoutMs;
     while (this.deps.runtime.clock.now() < deadline) {
       // The last member has nowhere to move its data to. A master also waits for the migrations
       // it coordinates, so its successor does not have to re-plan them.
-      const coordinating = this.deps.cluster.isMaster() && this.active.size > 0;
+      // Committed ones count until every end acknowledged its finalize (the publication of the
+      // commit travels ahead of it): leaving earlier could take the only record of a commit away
+      // with this member (seed 6637: the new owner never learnt it owned the partition).
+      const coordinating = this.deps.cluster.isMaster() && (this.active.size > 0 || this.finalizing.size > 0);
       if ((this.holdsNoReplicas() && !coordinating) || this.plannableMembers().every((u) => u === this.localUuid)) return true;
       const master = this.deps.cluster.getMaster();
       if (master !== null) {
@@ -1136,7 +1164,7 @@ export class PartitionServiceImpl implements PartitionService {
             const event = new PartitionMigrationEvent(p, MigrationEndpoint.SOURCE, 0, -1);
             for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
           }
-          const header = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: order.masterUuid, batched: false, mergePolicy: order.mergePolicy, backupIndexMax: this.deps.operations.backupIndexMax[p] };
+          const header = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: order.masterUuid, batched: false, mergePolicy: order.mergePolicy, backupIndexMax: this.deps.operations.backupIndexMax[p], destinationUuid: order.destinationUuid };
           if (this.deps.faults.active && this.deps.faults.bugs?.commitBeforeDestinationApplied === true) {
             // Deliberate bug (simulator tests only): report success before the destination applied the data.
             const streaming = this.streamReplica(header, destination);
@@ -1182,7 +1210,7 @@ export class PartitionServiceImpl implements PartitionService {
     let exhausted = false;
     let entries = 0;
     let bytes = 0;
-    const base = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, masterUuid: order.masterUuid, batched: true, mergePolicy: order.mergePolicy };
+    const base = { migrationId: order.migrationId, partitionId: p, replicaIndex: order.replicaIndex, masterUuid: order.masterUuid, batched: true, mergePolicy: order.mergePolicy, destinationUuid: order.destinationUuid };
     const nextOperation = (): [string, Operation] | null => {
       while (serviceIndex < services.length) {
         const [name, service] = services[serviceIndex];
@@ -1308,7 +1336,7 @@ export class PartitionServiceImpl implements PartitionService {
     return new Promise<[number, number]>((resolve, reject) => {
       this.deps.operations.executor.submit(p, async () => {
         try {
-          const header = { migrationId: `merge:${this.localUuid.slice(0, 8)}-${this.nextSyncId++}`, partitionId: p, replicaIndex: 0, replicaVersion: 0, masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: policy, backupIndexMax: 0 };
+          const header = { migrationId: `merge:${this.localUuid.slice(0, 8)}-${this.nextSyncId++}`, partitionId: p, replicaIndex: 0, replicaVersion: 0, masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: policy, backupIndexMax: 0, destinationUuid: '' };
           resolve(await this.streamReplica(header, destination));
         } catch (error) {
           reject(error instanceof Error ? error : new Error(String(error)));
@@ -1417,6 +1445,11 @@ export class PartitionServiceImpl implements PartitionService {
     const p = header.partitionId;
     if (header.migrationId.startsWith('merge:')) return this.applyMergeChunk(header, operations);
     const isSync = header.migrationId.startsWith('sync:');
+    // A copy for an earlier incarnation at this address: the master rolls it back with that
+    // member, so nothing would ever finalize it here (seed 1358: a copy stuck for good).
+    if (!isSync && header.destinationUuid !== this.localUuid) {
+      return Promise.reject(new Error(`migration ${header.migrationId} is for member ${header.destinationUuid}, not this one`));
+    }
     if (!isSync && header.masterUuid !== this.masterUuid) {
       // The member list naming that master may still be on its way (it travels on another
       // connection than the data); wait briefly for it before refusing.
@@ -1543,7 +1576,7 @@ export class PartitionServiceImpl implements PartitionService {
     const inSync = previousIndex >= 0 && !this.deps.operations.replicaVersions.isDirty(p) && this.deps.operations.replicaVersions.get(p) === header.replicaVersion && previousIndex <= header.replicaIndex;
     const merging = !isSync && header.mergePolicy !== MergePolicy.REPLACE;
     if (!isSync) {
-      this.incoming.set(p, { migrationId: header.migrationId, masterUuid: header.masterUuid, replicaIndex: header.replicaIndex, previousIndex, mergePolicy: header.mergePolicy, applied: false, startedAt: this.deps.runtime.clock.now() });
+      this.incoming.set(p, { migrationId: header.migrationId, masterUuid: header.masterUuid, replicaIndex: header.replicaIndex, previousIndex, mergePolicy: header.mergePolicy, keptData: !merging && inSync, applied: false, startedAt: this.deps.runtime.clock.now() });
       const event = new PartitionMigrationEvent(p, MigrationEndpoint.DESTINATION, previousIndex, header.replicaIndex, header.mergePolicy);
       for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
     }
@@ -1577,12 +1610,8 @@ export class PartitionServiceImpl implements PartitionService {
         // is here: the one held may predate the commit (the old master died right after it), and
         // reading it would roll back a copy the cluster made owner; the table's arrival resolves it.
         if (this.tableMasterUuid !== this.masterUuid) continue;
-        const committed = this.table.replica(p, inc.replicaIndex) === this.localUuid;
-        this.incoming.delete(p);
         this.rememberFinalized(inc.migrationId);
-        this.notifyServices(p, committed, MigrationEndpoint.DESTINATION, inc.previousIndex, committed ? inc.replicaIndex : inc.previousIndex);
-        if (!committed && this.table.replicaIndexOf(p, this.localUuid) < 0) this.clearReplica(p);
-        else if (!committed) this.requestReplicaSync(p);
+        this.resolveOrphanedIncoming(p, inc);
         continue;
       }
       if (inc.applied || now - inc.startedAt < this.deps.settings.migrationTimeoutMs * 2) continue;
@@ -1599,6 +1628,12 @@ export class PartitionServiceImpl implements PartitionService {
     const p = order.partitionId;
     const fault = this.deps.faults.active ? this.deps.faults.atMigrationStep('migration.finalize', p) : null;
     if (fault) await fault;
+    // An order for an earlier incarnation at this address (resent by the master until that member
+    // is gone): its migration died with that member, and nothing here belongs to it. Applied, a
+    // rollback cleared the copy this member had just received for a later move of the same
+    // partition, which the master then committed: the new owner served an empty partition
+    // (seed 344). Acknowledged, so the master stops resending it.
+    if (order.memberUuid !== this.localUuid) return;
     await new Promise<void>((resolve) => {
       this.deps.operations.executor.submit(p, () => {
         // Finalize may be resent (the master retries until acknowledged): apply it once.
@@ -1614,7 +1649,11 @@ export class PartitionServiceImpl implements PartitionService {
         const inc = this.incoming.get(p);
         const merged = order.endpoint === 'DESTINATION' && inc?.migrationId === order.migrationId && inc.mergePolicy !== MergePolicy.REPLACE;
         if (order.endpoint === 'DESTINATION' && inc?.migrationId === order.migrationId) this.incoming.delete(p);
-        if (order.endpoint !== 'OWNER') {
+        // A late rollback of an earlier copy (delayed in flight, say, while a new master ordered
+        // another move here) while a later copy is in flight: that copy replaced it, so there is
+        // nothing left of it to undo, and clearing would drop the later copy (see seed 344).
+        const superseded = order.endpoint === 'DESTINATION' && !order.commit && inc !== undefined && inc.migrationId !== order.migrationId;
+        if (order.endpoint !== 'OWNER' && !superseded) {
           const endpoint = order.endpoint === 'SOURCE' ? MigrationEndpoint.SOURCE : MigrationEndpoint.DESTINATION;
           const current = order.endpoint === 'DESTINATION' && !order.commit ? (inc?.previousIndex ?? order.currentIndex) : order.currentIndex;
           this.notifyServices(p, order.commit, endpoint, current, order.commit ? order.newIndex : current);
@@ -1622,6 +1661,14 @@ export class PartitionServiceImpl implements PartitionService {
           if (order.commit && order.endpoint === 'SOURCE' && order.currentIndex === 0 && holds === 0) this.handedOver.add(p);
           if (order.commit && order.endpoint === 'DESTINATION' && order.newIndex === 0) this.handedOver.delete(p);
           if (order.commit && order.endpoint === 'SOURCE' && order.newIndex >= 0) this.requestReplicaSync(p);
+          // The table moved this member to another backup index while its copy was in flight (the
+          // reconciliation skips partitions with a copy in flight): the copy holds what the old
+          // index keeps, under the owner's replica version, so anti-entropy would never notice
+          // (seeds 1669, 2727). Or an in-sync replica moved to a higher index kept its data under
+          // the copy (so a failure midway left it no worse off), but a higher index keeps less,
+          // and what only the old one kept would stay for good (seed 149: data at index 4, past
+          // the backups). Either way a full copy of the index it holds replaces it.
+          else if (order.commit && order.endpoint === 'DESTINATION' && holds > 0 && (holds !== order.newIndex || (inc?.migrationId === order.migrationId && inc.keptData && order.newIndex > inc.previousIndex))) this.requestReplicaSync(p);
           else if (!order.commit && order.endpoint === 'DESTINATION' && holds > 0) this.requestReplicaSync(p);
           else if (holds < 0 && (order.endpoint === 'SOURCE' ? order.commit : !order.commit) && !merged) this.clearReplica(p);
         }
@@ -1668,12 +1715,17 @@ export class PartitionServiceImpl implements PartitionService {
 
   /** Owner side of a replica sync: capture between operations and stream it to the requester. */
   serveReplicaSync(p: number, replicaIndex: number, requester: Address): boolean {
-    if (this.table.owner(p) !== this.localUuid) return false;
+    // Not while handing the partition over (frozen for an owner move, or handed over with the
+    // table naming the new owner still on its way): the requester may be that new owner, whose
+    // table is not there yet either, and the copy of its old backup index would replace the data
+    // it now owns (seeds 7603, 11361: the new owner served an emptied partition). It asks again.
+    const owns = (): boolean => this.table.owner(p) === this.localUuid && !this.handedOver.has(p) && this.frozen.get(p)?.replicaIndex !== 0;
+    if (!owns()) return false;
     const serve = async (): Promise<void> => {
       // Checked again at capture: a request queued behind a migration of this partition may run
       // after this member handed the partition over (and dropped its data).
-      if (this.table.owner(p) !== this.localUuid) return;
-      const header = { migrationId: `sync:${this.nextSyncId++}`, partitionId: p, replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: MergePolicy.REPLACE, backupIndexMax: 0 };
+      if (!owns()) return;
+      const header = { migrationId: `sync:${this.nextSyncId++}`, partitionId: p, replicaIndex, replicaVersion: this.deps.operations.replicaVersions.get(p), masterUuid: this.masterUuid ?? '', batched: false, mergePolicy: MergePolicy.REPLACE, backupIndexMax: 0, destinationUuid: '' };
       try {
         await this.streamReplica(header, requester, true);
       } catch (error) {

@@ -291,6 +291,22 @@ describe('membership transcript', () => {
     assert.deepEqual(asked, ['127.0.0.1:5702', '127.0.0.1:5703']);
   });
 
+  it('a listed member still asking to join is not removed as silent (regression: seed 4818)', () => {
+    const {
+      w,
+      nodes: [a],
+    } = cluster(5701, 5702);
+    // a admits c, whose copy of that list is lost: c keeps asking to join and sends no heartbeats.
+    const c = info(5703);
+    a.handle(c.address, { type: 'join-request', member: c }, w.now);
+    assert.ok(a.list.members.some((m) => m.uuid === c.uuid));
+    for (let t = 0; t < opts.maxNoHeartbeatMs * 2; t += opts.heartbeatIntervalMs) {
+      w.tick(opts.heartbeatIntervalMs);
+      a.handle(c.address, { type: 'join-request', member: c }, w.now);
+    }
+    assert.ok(a.list.members.some((m) => m.uuid === c.uuid));
+  });
+
   it('orders addresses by host then port number', () => {
     assert.deepEqual(['127.0.0.1:5710', '127.0.0.1:5702', '127.0.0.1:999'].sort(compareAddress), ['127.0.0.1:999', '127.0.0.1:5702', '127.0.0.1:5710']);
   });
