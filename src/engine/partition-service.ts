@@ -507,6 +507,10 @@ export class PartitionServiceImpl implements PartitionService {
       const involved = [m.move.source, m.move.destination, m.ownerUuid];
       if (involved.some((u) => u !== null && !this.addresses.has(u))) this.abortActive(p, 'a member of the migration left');
     }
+    // While it recovers the table, its own rows may be stale: the recovery promotes when it is
+    // done, from the newest rows it gathered (a member removed meanwhile made it promote from its
+    // own old row, seed 4355).
+    if (this.recovering) return;
     if (removed.length > 0) this.promoteAndPublish();
     this.maybeMigrate();
   }
