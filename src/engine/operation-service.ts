@@ -121,9 +121,15 @@ class Invocation implements ResponseTarget {
     readonly deadline: number,
   ) {}
 
-  /** The key the operation touches (KeyedOperation), read by the partition executor once the operation is bound to this member. */
+  private key: OrderKey | null | undefined = undefined;
+
+  /**
+   * The key the operation touches (KeyedOperation), read once the operation is bound to this
+   * member (a key may depend on its service) and kept: the executor and afterRun both ask.
+   */
   get orderKey(): OrderKey | null {
-    return orderKeyOf(this.op);
+    if (this.key === undefined) this.key = orderKeyOf(this.op);
+    return this.key;
   }
 
   get local(): Invocation {
@@ -153,6 +159,8 @@ interface ResponseTarget {
   readonly callId: number;
   /** The caller's incarnation, echoed in the response. */
   readonly callerEpoch: number;
+  /** The key the operation touches (KeyedOperation), computed once per call. */
+  readonly orderKey: OrderKey | null;
 }
 
 /**
@@ -549,7 +557,7 @@ export class OperationServiceImpl implements OperationService {
           this.respondOk(target, response);
           round.answered = true;
         }
-        return new Hold(orderKeyOf(op), round.held);
+        return new Hold(target.orderKey, round.held);
       }
     }
     const hold = this.afterApplyFault(partitionId);

@@ -154,20 +154,12 @@ export class MapContainsKeyOperation extends KeyOperation {
   }
 }
 
-/** Partition-wide: entry count of one map in this partition. */
-export class MapSizeOperation extends Operation implements PartitionAwareOperation {
-  static readonly typeId = 506;
+/** The shape of the partition-wide operations: one map's name, and nothing else on the wire. */
+abstract class MapWideOperation extends Operation implements PartitionAwareOperation {
   mapName = '';
-  private size = 0;
   constructor(mapName?: string) {
     super();
     if (mapName !== undefined) this.mapName = mapName;
-  }
-  run(): void {
-    this.size = this.getService<MapService>().store(this.getPartitionId()).size(this.mapName);
-  }
-  override getResponse(): number {
-    return this.size;
   }
   override writeInternal(out: ObjectDataOutput): void {
     out.writeUTF(this.mapName);
@@ -177,15 +169,25 @@ export class MapSizeOperation extends Operation implements PartitionAwareOperati
   }
 }
 
+/** Partition-wide: entry count of one map in this partition. */
+export class MapSizeOperation extends MapWideOperation {
+  static readonly typeId = 506;
+  private size = 0;
+  run(): void {
+    this.size = this.getService<MapService>().store(this.getPartitionId()).size(this.mapName);
+  }
+  override getResponse(): number {
+    return this.size;
+  }
+}
+
 /** Partition-wide: the entries (or only the keys) of one map in this partition. */
-export class MapEntriesOperation extends Operation implements PartitionAwareOperation {
+export class MapEntriesOperation extends MapWideOperation {
   static readonly typeId = 507;
-  mapName = '';
   keysOnly = false;
   private entries: (Bytes | null)[][] = [];
   constructor(mapName?: string, keysOnly?: boolean) {
-    super();
-    if (mapName !== undefined) this.mapName = mapName;
+    super(mapName);
     if (keysOnly !== undefined) this.keysOnly = keysOnly;
   }
   run(): void {
@@ -198,24 +200,19 @@ export class MapEntriesOperation extends Operation implements PartitionAwareOper
     return this.entries;
   }
   override writeInternal(out: ObjectDataOutput): void {
-    out.writeUTF(this.mapName);
+    super.writeInternal(out);
     out.writeBoolean(this.keysOnly);
   }
   override readInternal(input: ObjectDataInput): void {
-    this.mapName = input.readUTF();
+    super.readInternal(input);
     this.keysOnly = input.readBoolean();
   }
 }
 
 /** Partition-wide: removes every entry of one map in this partition. */
-export class MapClearOperation extends Operation implements PartitionAwareOperation, BackupAwareOperation {
+export class MapClearOperation extends MapWideOperation implements BackupAwareOperation {
   static readonly typeId = 508;
-  mapName = '';
   private removed = 0;
-  constructor(mapName?: string) {
-    super();
-    if (mapName !== undefined) this.mapName = mapName;
-  }
   run(): void {
     this.removed = this.getService<MapService>().store(this.getPartitionId()).clearMap(this.mapName);
   }
@@ -234,29 +231,12 @@ export class MapClearOperation extends Operation implements PartitionAwareOperat
   getBackupOperation(): Operation {
     return new MapClearBackupOperation(this.mapName);
   }
-  override writeInternal(out: ObjectDataOutput): void {
-    out.writeUTF(this.mapName);
-  }
-  override readInternal(input: ObjectDataInput): void {
-    this.mapName = input.readUTF();
-  }
 }
 
-export class MapClearBackupOperation extends Operation implements BackupOperation {
+export class MapClearBackupOperation extends MapWideOperation implements BackupOperation {
   static readonly typeId = 509;
-  mapName = '';
-  constructor(mapName?: string) {
-    super();
-    if (mapName !== undefined) this.mapName = mapName;
-  }
   run(): void {
     this.getService<MapService>().store(this.getPartitionId()).clearMap(this.mapName);
-  }
-  override writeInternal(out: ObjectDataOutput): void {
-    out.writeUTF(this.mapName);
-  }
-  override readInternal(input: ObjectDataInput): void {
-    this.mapName = input.readUTF();
   }
 }
 

@@ -134,3 +134,9 @@ export class Prng implements Random {
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
+
+/** A seeded `() => [0, 1)`, where a plain function is wanted (test schedules, load workers). */
+export function seededRandom(seed: number): () => number {
+  const prng = new Prng(seed);
+  return () => prng.next();
+}

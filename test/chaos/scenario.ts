@@ -39,6 +39,7 @@ import type { MemberView, Violation } from '../../src/testing/checkers/types.js'
 import { DEFAULT_SPEC, Harness, addTallies, counterNames, sum, waitUntil, type MemberProcess, type SpawnOptions } from '../reliability/harness.js';
 import type { IncTally, MemberSpec, ViewInfo } from '../reliability/protocol.js';
 import type { NetnsHost, NetnsLab } from './netns.js';
+import { seededRandom } from '../../src/testing/prng.js';
 
 export const FAULT_KINDS = ['kill', 'pause', 'restart', 'partition', 'split'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -93,17 +94,6 @@ export interface ChaosResult {
   readonly converged: boolean;
 }
 
-/** mulberry32: seeded, so a schedule replays. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 /** Lets a fault last: a pause or a partition is a duration, not a wait for a condition. */
 const hold = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -116,7 +106,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   for (const kind of o.faults) {
     if (o.lab === null && NETWORK_FAULTS.includes(kind)) throw new Error(`fault '${kind}' needs network namespaces`);
   }
-  const random = prng(o.seed);
+  const random = seededRandom(o.seed);
   const between = (min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
   const shuffle = <T>(xs: readonly T[]): T[] => {

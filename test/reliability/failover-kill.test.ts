@@ -8,25 +8,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Harness, addTallies, counterNames, sum, waitUntil, type MemberProcess } from './harness.js';
+import { seededRandom } from '../../src/testing/prng.js';
 
 const BASE_PORT = 19300;
 const KILLS = 10;
 
-/** mulberry32: a small seeded generator, so a failing sequence of victims can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 test('10 × kill -9 of a random member under concurrent load, 1 sync backup: no acknowledged increment lost', async (t) => {
   const seed = Number(process.env.SHOAL_TEST_SEED ?? Date.now() % 1_000_000);
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const h = new Harness(BASE_PORT, { backupCount: 1, antiEntropyIntervalMs: 1000, backupAckTimeoutMs: 2000 });
   t.after(() => h.cleanup());
   await h.run(async () => {

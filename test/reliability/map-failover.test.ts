@@ -15,26 +15,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Harness, sum, waitUntil, type MemberProcess } from './harness.js';
 import { checkMapEverywhere, describeLoad, mapKeys } from './map-model.js';
+import { seededRandom } from '../../src/testing/prng.js';
 
 const BASE_PORT = 19730;
 const KILLS = 4;
 const MAP = 'map-failover';
 
-/** mulberry32, so a failing sequence of victims can be replayed (SHOAL_TEST_SEED). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 test('map with 1 sync backup: 4 × kill -9 of a data member under load; nothing acknowledged is lost, unanswered calls are present or absent', async (t) => {
   const seed = Number(process.env.SHOAL_TEST_SEED ?? Date.now() % 1_000_000);
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const h = new Harness(BASE_PORT, { mapBackupCount: 1, antiEntropyIntervalMs: 1000, backupAckTimeoutMs: 2000 }, 40);
   t.after(() => h.cleanup());
   await h.run(async () => {

@@ -61,6 +61,7 @@ import {
   type ViewInfo,
 } from './protocol.js';
 import { BulkLoadOp, BulkService, BulkVerifyOp, InspectCounterOp, bulkKeyOf } from './services.js';
+import { seededRandom } from '../../src/testing/prng.js';
 
 const spec = JSON.parse(process.argv[2] ?? 'null') as MemberSpec | null;
 if (spec === null || typeof spec.port !== 'number') throw new Error('usage: member.ts <MemberSpec JSON>');
@@ -296,17 +297,6 @@ function map(name: string): Promise<StringMap> {
   return shoal().getMap<string, string>(name);
 }
 
-/** mulberry32: a small seeded generator (each load worker has its own). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 const VIOLATIONS_MAX = 50;
 
@@ -350,7 +340,7 @@ class MapLoad {
     this.models = keys.map((k) => new KeyModel(k));
     for (let w = 0; w < concurrency; w++) {
       const own = this.models.filter((_, i) => i % concurrency === w);
-      if (own.length > 0) this.workers.push(this.worker(own, prng(seed + w)));
+      if (own.length > 0) this.workers.push(this.worker(own, seededRandom(seed + w)));
     }
   }
 
