@@ -68,6 +68,7 @@ function config(s: MemberSpec): Config {
       join: { tcpIp: { enabled: true, members: [...s.seeds] }, multicast: { enabled: false }, joinTimeoutMs: s.joinTimeoutMs },
     },
     failureDetector: { heartbeatIntervalMs: s.heartbeatIntervalMs, maxNoHeartbeatMs: s.maxNoHeartbeatMs },
+    invocation: { busyPollUs: s.busyPollUs },
     logging: { level: s.logLevel },
     services: [{ name: CounterService.NAME, implementation: service, properties: { 'backup-count': String(s.backupCount) } }],
   };

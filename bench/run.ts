@@ -15,7 +15,7 @@ import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { measureTcpLimit } from './micro/tcp-limit.js';
-import { BENCH_DIR, BenchCluster, DEFAULT_DETECTOR, MemberPool, REPO_ROOT, type ClusterOptions, type Member, type MemberWorker } from './lib/cluster.js';
+import { BENCH_DIR, BenchCluster, BUSY_POLL_US, DEFAULT_DETECTOR, MemberPool, REPO_ROOT, type ClusterOptions, type Member, type MemberWorker } from './lib/cluster.js';
 import { cpuWindow, systemIdle, type CpuShare } from './lib/cpu.js';
 import { spawnWorker, type Worker } from './lib/ipc.js';
 import type { ConcurrentResult, SequentialResult } from './lib/load.js';
@@ -258,6 +258,10 @@ interface CounterPhase {
   readonly placement: PlacementReport;
   readonly conc: ConcurrentResult[];
   readonly seq: SequentialResult[];
+  /** The same sequential runs from a second load member that busy-polls (invocation.busyPollUs). */
+  readonly seqPoll: SequentialResult[];
+  /** CPU of every process during the busy-polling sequential runs. */
+  readonly seqPollCpu: Record<string, CpuShare>[];
   readonly anchorConc: ConcurrentResult[];
   readonly anchorSeq: SequentialResult[];
   readonly tcp: number[];
@@ -271,31 +275,40 @@ interface CounterPhase {
   loopDelayMaxMs: Record<string, number>;
 }
 
+/** m0..m2 own the partitions; `load` drives the calls; `poll` is the busy-polling sequential caller. */
+function roleOf(k: number): string {
+  return k === 3 ? 'load' : k === 4 ? 'poll' : `m${k}`;
+}
+
 function clusterPids(cluster: BenchCluster): Record<string, number> {
   const out: Record<string, number> = {};
   cluster.members.forEach((m, k) => {
-    out[k === 3 ? 'load' : `m${k}`] = m.worker.pid;
+    out[roleOf(k)] = m.worker.pid;
   });
   return out;
 }
 
 async function counterPhase(s: Settings, backups: number, port: number, anchor: Anchor | null, withTcp: boolean): Promise<CounterPhase> {
-  log(`counters, ${backups} sync backup(s): starting 3 members + 1 lite load member on 127.0.0.1:${port}..${port + 3}${pidList()}`);
+  log(`counters, ${backups} sync backup(s): starting 3 members + 2 lite load members (one busy-polls) on 127.0.0.1:${port}..${port + 4}${pidList()}`);
   const { cluster, stop } = await startCluster({
     label: `b${backups}`,
-    members: 4,
+    members: 5,
     basePort: port,
     backupCount: backups,
-    lite: [3],
+    lite: [3, 4],
+    busyPoll: [4],
   });
   try {
     const load = cluster.member(3).worker;
+    const poll = cluster.member(4).worker;
     const placement = await load.call('prepareCounters', { count: s.counters, prefix: `b${backups}c`, backupCount: backups });
-    const phase: CounterPhase = { backups, placement, conc: [], seq: [], anchorConc: [], anchorSeq: [], tcp: [], cpu: [], anchorCpu: [], verify: [], anchorVerify: [], heapMB: {}, loopDelayMaxMs: {} };
+    await poll.call('prepareCounters', { count: s.counters, prefix: `b${backups}p`, backupCount: backups });
+    const phase: CounterPhase = { backups, placement, conc: [], seq: [], seqPoll: [], seqPollCpu: [], anchorConc: [], anchorSeq: [], tcp: [], cpu: [], anchorCpu: [], verify: [], anchorVerify: [], heapMB: {}, loopDelayMaxMs: {} };
     const pids = clusterPids(cluster);
     // Warm-up pass (not measured): JIT, connections.
     await load.call('concurrent', { concurrency: s.concurrency, warmupMs: 0, durationMs: s.warmPassMs });
     await load.call('sequential', { warmupMs: 0, durationMs: s.warmPassMs / 4 });
+    await poll.call('sequential', { warmupMs: 0, durationMs: s.warmPassMs / 4 });
     await anchor?.warm();
     const conc = { concurrency: s.concurrency, warmupMs: s.concWarmupMs, durationMs: s.concMs };
     const seq = { warmupMs: s.seqWarmupMs, durationMs: s.seqMs };
@@ -308,7 +321,7 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
         phase.cpu.push(w.stop());
         const delays = await Promise.all(cluster.members.map((m) => m.worker.call('loopDelay', null)));
         delays.forEach((ms, k) => {
-          const role = k === 3 ? 'load' : `m${k}`;
+          const role = roleOf(k);
           phase.loopDelayMaxMs[role] = Math.max(phase.loopDelayMaxMs[role] ?? 0, ms);
         });
         noteErrors(`Shoal ${backups} backups concurrent run ${run + 1}`, r);
@@ -330,6 +343,13 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
         noteErrors(`Shoal ${backups} backups sequential run ${run + 1}`, r);
         phase.seq.push(r);
       };
+      const shoalSeqPoll = async (): Promise<void> => {
+        const w = cpuWindow(pids);
+        const r = await poll.call('sequential', seq);
+        phase.seqPollCpu.push(w.stop());
+        noteErrors(`Shoal ${backups} backups sequential (busy-poll) run ${run + 1}`, r);
+        phase.seqPoll.push(r);
+      };
       const anchorSeq = async (): Promise<void> => {
         if (anchor === null) return;
         const r = await anchor.seq();
@@ -337,10 +357,11 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
         phase.anchorSeq.push(r);
       };
       // Alternate which side goes first (ABBA), so drift on a noisy machine cancels out.
-      for (const step of shoalFirst ? [shoalConc, anchorConc, tcp, shoalSeq, anchorSeq] : [tcp, anchorConc, shoalConc, anchorSeq, shoalSeq]) await step();
+      for (const step of shoalFirst ? [shoalConc, anchorConc, tcp, shoalSeq, anchorSeq, shoalSeqPoll] : [tcp, anchorConc, shoalConc, shoalSeqPoll, anchorSeq, shoalSeq]) await step();
       const v = await load.call('verify', null);
       check(`Shoal counters (${backups} sync backups) after run ${run + 1}`, v);
       phase.verify.push(v);
+      check(`Shoal counters of the busy-polling caller (${backups} sync backups) after run ${run + 1}`, await poll.call('verify', null));
       if (anchor !== null) {
         const av = await anchor.verify();
         check(`${anchor.label} after run ${run + 1}`, av);
@@ -348,7 +369,7 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
       }
       const last = phase.conc[phase.conc.length - 1];
       log(
-        `  run ${run + 1}/${s.runs}: Shoal ${fmtRate(last.opsPerSec)} ops/s, seq p50 ${fmtUs(phase.seq[phase.seq.length - 1].p50us)}` +
+        `  run ${run + 1}/${s.runs}: Shoal ${fmtRate(last.opsPerSec)} ops/s, seq p50 ${fmtUs(phase.seq[phase.seq.length - 1].p50us)} (busy-poll ${fmtUs(phase.seqPoll[phase.seqPoll.length - 1].p50us)})` +
           (anchor === null ? '' : `; ${anchor.label} ${fmtRate(phase.anchorConc[phase.anchorConc.length - 1].opsPerSec)} ops/s, seq p50 ${fmtUs(phase.anchorSeq[phase.anchorSeq.length - 1].p50us)}`) +
           (withTcp ? `; TCP limit ${fmtRate(phase.tcp[phase.tcp.length - 1])} msgs/s` : '') +
           `; verified ${v.checked} counters (sum ${v.total})`,
@@ -358,13 +379,16 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
     // for the failure detector to suspect it.
     const mems = await Promise.all(cluster.members.map((m) => m.worker.call('mem', null)));
     mems.forEach((m, k) => {
-      phase.heapMB[k === 3 ? 'load' : `m${k}`] = Math.round(m.heapUsed / 1e6);
+      phase.heapMB[roleOf(k)] = Math.round(m.heapUsed / 1e6);
     });
     // --profile: one extra, unmeasured 1000-concurrent run with every member profiled.
-    await profiled(s, `counter-b${backups}`, cluster, ['m0', 'm1', 'm2', 'load'], async () => {
+    const roles = cluster.members.map((_, k) => roleOf(k));
+    await profiled(s, `counter-b${backups}`, cluster, roles, async () => {
       await load.call('concurrent', { ...conc, durationMs: conc.durationMs * 2 });
       await load.call('sequential', seq);
     });
+    // Sequential calls alone: per-call costs a 1000-concurrent profile hides behind batching.
+    await profiled(s, `counter-b${backups}-sequential-poll`, cluster, roles, () => poll.call('sequential', { ...seq, durationMs: seq.durationMs * 2 }));
     return phase;
   } catch (error) {
     // A stall or a crash: say what the engine was doing before tearing it down.
@@ -385,7 +409,7 @@ function ratios(a: readonly number[], b: readonly number[]): Spread {
 }
 
 /** Median CPU µs per acknowledged call, per process and in total (robust to a busy machine). */
-function cpuPerOp(samples: readonly Record<string, CpuShare>[], results: readonly ConcurrentResult[]): string {
+function cpuPerOp(samples: readonly Record<string, CpuShare>[], results: readonly { readonly acked: number }[]): string {
   if (samples.length === 0 || samples.length !== results.length) return '';
   const keys = Object.keys(samples[0]);
   const per = (f: (sample: Record<string, CpuShare>) => number): number => spread(samples.map((sample, i) => (f(sample) / results[i].acked) * 1e6)).median;
@@ -403,8 +427,6 @@ function medianCpu(samples: readonly Record<string, CpuShare>[]): string {
 function counterRows(phases: readonly CounterPhase[], redisSkipped: string | null): void {
   for (const p of phases) {
     const conc = spread(p.conc.map((r) => r.opsPerSec));
-    const p50 = spread(p.seq.map((r) => r.p50us));
-    const p99 = spread(p.seq.map((r) => r.p99us));
     const label = `${p.backups} sync backup${p.backups === 1 ? '' : 's'}`;
     const hasAnchor = p.anchorConc.length > 0;
     const anchorName = p.backups === 0 ? 'Redis INCRBY auto-pipelined' : 'Redis INCRBY+WAIT 1 0, 10 conns';
@@ -434,29 +456,35 @@ function counterRows(phases: readonly CounterPhase[], redisSkipped: string | nul
       target: concTarget,
       verdict: concVerdict,
     });
-    let seqRatio = 'n/a';
-    let seqVerdict: Verdict = 'info';
+    // The sequential target is judged for both callers: the default one (sleeps between
+    // answers) and one with invocation.busyPollUs (polls while its call waits; costs CPU).
     const seqTarget = p.backups === 1 ? `p50 ≤ ${TARGETS.backup1SeqP50VsWait.toFixed(1)}×` : '';
-    if (hasAnchor) {
-      const r = ratios(
-        p.seq.map((x) => x.p50us),
-        p.anchorSeq.map((x) => x.p50us),
-      );
-      seqRatio = `p50 ${fmtSpread(r, fmtRatio)}`;
-      if (p.backups === 1) seqVerdict = verdict(r.median <= TARGETS.backup1SeqP50VsWait);
-    } else if (seqTarget !== '') {
-      seqVerdict = 'skipped';
-    }
-    rows.push({
-      scenario: `1. counter inc, 3 members, ${label}, sequential`,
-      shoal: `p50 ${fmtSpread(p50, fmtUs)}, p99 ${fmtSpread(p99, fmtUs)}`,
-      anchor: hasAnchor
-        ? `${anchorSeqName}: p50 ${fmtSpread(spread(p.anchorSeq.map((x) => x.p50us)), fmtUs)}, p99 ${fmtSpread(spread(p.anchorSeq.map((x) => x.p99us)), fmtUs)}`
-        : skippedAnchor,
-      ratio: seqRatio,
-      target: seqTarget,
-      verdict: seqVerdict,
-    });
+    const sequentialRow = (results: readonly SequentialResult[], how: string): void => {
+      let seqRatio = 'n/a';
+      let seqVerdict: Verdict = 'info';
+      if (hasAnchor && results.length === p.anchorSeq.length) {
+        const r = ratios(
+          results.map((x) => x.p50us),
+          p.anchorSeq.map((x) => x.p50us),
+        );
+        seqRatio = `p50 ${fmtSpread(r, fmtRatio)}`;
+        if (p.backups === 1) seqVerdict = verdict(r.median <= TARGETS.backup1SeqP50VsWait);
+      } else if (seqTarget !== '') {
+        seqVerdict = 'skipped';
+      }
+      rows.push({
+        scenario: `1. counter inc, 3 members, ${label}, sequential${how}`,
+        shoal: `p50 ${fmtSpread(spread(results.map((r) => r.p50us)), fmtUs)}, p99 ${fmtSpread(spread(results.map((r) => r.p99us)), fmtUs)}`,
+        anchor: hasAnchor
+          ? `${anchorSeqName}: p50 ${fmtSpread(spread(p.anchorSeq.map((x) => x.p50us)), fmtUs)}, p99 ${fmtSpread(spread(p.anchorSeq.map((x) => x.p99us)), fmtUs)}`
+          : skippedAnchor,
+        ratio: seqRatio,
+        target: seqTarget,
+        verdict: seqVerdict,
+      });
+    };
+    sequentialRow(p.seq, '');
+    if (p.seqPoll.length > 0) sequentialRow(p.seqPoll, `, caller busy-polls ${BUSY_POLL_US} µs`);
     if (p.tcp.length > 0) {
       const r = ratios(
         p.conc.map((x) => x.opsPerSec),
@@ -477,6 +505,7 @@ function counterRows(phases: readonly CounterPhase[], redisSkipped: string | nul
         `per owner: ${Object.values(pl.perOwner).join('/')}); CPU % of one core, and % of time the event loop waited for a core, during Shoal 1000-concurrent runs (median): ${medianCpu(p.cpu)}` +
         (p.anchorCpu.length > 0 ? `; during the Redis runs: ${medianCpu(p.anchorCpu)}` : '') +
         `; CPU time per call, all processes: Shoal ${cpuPerOp(p.cpu, p.conc)}` +
+        (p.seqPollCpu.length > 0 ? `; CPU time per sequential call of the busy-polling caller (its polling included): ${cpuPerOp(p.seqPollCpu, p.seqPoll)}` : '') +
         (p.anchorCpu.length > 0 ? `, Redis ${cpuPerOp(p.anchorCpu, p.anchorConc)}` : '') +
         `; longest event-loop stall during those runs: ${Object.entries(p.loopDelayMaxMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}` +
         `; heap used after the phase (MB, no gc): ${Object.entries(p.heapMB).map(([k, v]) => `${k} ${v}`).join(', ')}`,
@@ -834,7 +863,7 @@ async function main(): Promise<void> {
     const needPool = s.only.size > 0;
     const poolReady = (async () => {
       if (!needPool) return;
-      pool = new MemberPool(4);
+      pool = new MemberPool(5);
       const p = pool;
       track(() => p.stop());
       await p.ready();
@@ -842,7 +871,7 @@ async function main(): Promise<void> {
     let redis: RedisSetup | null = null;
     if (s.only.has('counter')) {
       if (redisPath !== null) {
-        log(`starting redis-server on 127.0.0.1:${PORTS.redis} (standalone) and :${PORTS.redis + 1} + replica :${PORTS.redis + 2}; 4 member processes`);
+        log(`starting redis-server on 127.0.0.1:${PORTS.redis} (standalone) and :${PORTS.redis + 1} + replica :${PORTS.redis + 2}; 5 member processes`);
         redis = await startRedis(s, redisPath);
       } else {
         log('redis-server is not on PATH: Redis rows are skipped (apt-get install -y redis-server)');

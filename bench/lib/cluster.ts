@@ -96,11 +96,19 @@ export interface ClusterOptions {
   readonly backupCount: number;
   /** Indexes of lite members (they join and call, but own no partitions). */
   readonly lite?: readonly number[];
+  /** Indexes of members that busy-poll while their calls wait (invocation.busyPollUs = BUSY_POLL_US). */
+  readonly busyPoll?: readonly number[];
   readonly partitionCount?: number;
   readonly heartbeatIntervalMs?: number;
   readonly maxNoHeartbeatMs?: number;
   readonly logLevel?: LogLevel;
 }
+
+/**
+ * The busy-poll window of a polling load member: longer than a 1- or 2-backup round trip here
+ * (p99 ~0.5 ms), so a sequential caller polls for its whole wait.
+ */
+export const BUSY_POLL_US = 1000;
 
 export const DEFAULT_DETECTOR = { heartbeatIntervalMs: 1000, maxNoHeartbeatMs: 6000 } as const;
 
@@ -130,6 +138,7 @@ export class BenchCluster {
         maxNoHeartbeatMs: opts.maxNoHeartbeatMs ?? DEFAULT_DETECTOR.maxNoHeartbeatMs,
         joinTimeoutMs: 1000,
         logLevel: opts.logLevel ?? 'warn',
+        busyPollUs: opts.busyPoll?.includes(k) === true ? BUSY_POLL_US : 0,
       };
       cluster.members.push({ worker: await pool.worker(opts.processes?.[k] ?? k), spec, info: null });
     }

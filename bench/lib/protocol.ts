@@ -17,6 +17,8 @@ export interface MemberSpec {
   readonly maxNoHeartbeatMs: number;
   readonly joinTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** invocation.busyPollUs (0: the caller sleeps while it waits for answers). */
+  readonly busyPollUs: number;
 }
 
 export interface MemberInfo {

@@ -111,6 +111,7 @@ export const SHOAL_LAYOUT: SectionLayout = section('', {
   invocation: section('invocation', {
     'call-timeout-ms': int('callTimeoutMs'),
     'retry-pause-ms': int('retryPauseMs'),
+    'busy-poll-us': int('busyPollUs'),
     'backup-ack-timeout-ms': int('backupAckTimeoutMs'),
     'fail-on-indeterminate-backup': bool('failOnIndeterminateBackup'),
   }),

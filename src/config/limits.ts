@@ -45,6 +45,8 @@ export const CONFIG_LIMITS = Object.freeze({
   intervalMsMax: 60 * 60 * 1000,
   /** Longest retry pause (one minute). */
   retryPauseMsMax: 60 * 1000,
+  /** Longest busy-poll window after a call goes out (10 ms: past that, sleeping costs nothing noticeable). */
+  busyPollUsMax: 10_000,
   /** Most problems listed in one ConfigError message (all are kept in `problems`). */
   problemsReportedMax: 20,
 });
@@ -69,6 +71,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   mergeIntervalMs: 5000,
   callTimeoutMs: 60000,
   retryPauseMs: 50,
+  busyPollUs: 0,
   backupAckTimeoutMs: 5000,
   failOnIndeterminateBackup: true,
   heartbeatIntervalMs: 1000,

@@ -184,6 +184,7 @@ const networkSchema = section({
 const invocationSchema = section({
   callTimeoutMs: millis(1, L.timeoutMsMax).default(D.callTimeoutMs),
   retryPauseMs: millis(1, L.retryPauseMsMax).default(D.retryPauseMs),
+  busyPollUs: integer(0, L.busyPollUsMax, 'microseconds').default(D.busyPollUs),
   backupAckTimeoutMs: millis(1, L.timeoutMsMax).default(D.backupAckTimeoutMs),
   failOnIndeterminateBackup: boolean().default(D.failOnIndeterminateBackup),
 });

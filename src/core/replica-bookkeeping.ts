@@ -85,15 +85,115 @@ export interface CallRecordLimits {
 }
 
 /**
- * The records of one caller (one member incarnation) on one partition, in arrival order, which
- * is call-id order but for retries: a caller's call ids only grow.
+ * The records of one caller (one member incarnation) on one partition, sorted by call id, in
+ * three parallel arrays from `head` on.
+ *
+ * Why not a Map keyed by call id: a caller's ids only grow, so records arrive almost always in
+ * id order and leave from the front (below the caller's low-water mark). A sorted window makes
+ * the common lookup — a new call, above every record — one comparison, an insert a push and a
+ * prune a moved index, with no record object per call. The Map version (a hash of a heap-number
+ * key, an object per record, deletes that leave the map's front full of holes) cost 360 ns per
+ * call, a fifth of what an owner spends on a remote call (bench --profile); this costs ~40 ns.
  */
 class CallerLog {
-  readonly records = new Map<number, CallRecord>();
+  private ids: number[] = [];
+  private responses: unknown[] = [];
+  private ats: number[] = [];
+  private head = 0;
   /** The caller's low-water mark: every call below it has completed and is never retried. */
   lowWater = 0;
-  /** The low-water mark the log was last pruned at. */
-  prunedAt = 0;
+
+  get size(): number {
+    return this.ids.length - this.head;
+  }
+
+  /** Index of `callId`'s record, or -1. */
+  indexOf(callId: number): number {
+    const ids = this.ids;
+    let lo = this.head;
+    let hi = ids.length - 1;
+    if (hi < lo || callId > ids[hi] || callId < ids[lo]) return -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const id = ids[mid];
+      if (id === callId) return mid;
+      if (id < callId) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  response(index: number): unknown {
+    return this.responses[index];
+  }
+
+  at(index: number): number {
+    return this.ats[index];
+  }
+
+  /** Adds or replaces the record of `callId`, keeping the window sorted. */
+  set(callId: number, response: unknown, at: number): void {
+    const ids = this.ids;
+    const last = ids.length - 1;
+    if (last < this.head || callId > ids[last]) {
+      ids.push(callId);
+      this.responses.push(response);
+      this.ats.push(at);
+      return;
+    }
+    // A retry or an imported record: rare, so a splice is fine.
+    let lo = this.head;
+    let hi = last;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ids[mid] === callId) {
+        this.responses[mid] = response;
+        this.ats[mid] = at;
+        return;
+      }
+      if (ids[mid] < callId) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    ids.splice(lo, 0, callId);
+    this.responses.splice(lo, 0, response);
+    this.ats.splice(lo, 0, at);
+  }
+
+  /** Drops the record at `index` (an expired one). */
+  removeAt(index: number): void {
+    if (index === this.head) {
+      this.dropFront(1);
+      return;
+    }
+    this.ids.splice(index, 1);
+    this.responses.splice(index, 1);
+    this.ats.splice(index, 1);
+  }
+
+  /** Drops every record below `callId`. */
+  dropBelow(callId: number): void {
+    let n = 0;
+    const ids = this.ids;
+    while (this.head + n < ids.length && ids[this.head + n] < callId) n++;
+    if (n > 0) this.dropFront(n);
+  }
+
+  dropFront(n: number): void {
+    for (let i = this.head; i < this.head + n; i++) this.responses[i] = undefined; // let go of responses
+    this.head += n;
+    // Compact once the dead front outweighs the live window, so memory follows the window.
+    if (this.head >= 64 && this.head * 2 >= this.ids.length) {
+      this.ids = this.ids.slice(this.head);
+      this.responses = this.responses.slice(this.head);
+      this.ats = this.ats.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Live records as [callId, response, at], oldest first. */
+  *entries(): Generator<[number, unknown, number]> {
+    for (let i = this.head; i < this.ids.length; i++) yield [this.ids[i], this.responses[i], this.ats[i]];
+  }
 }
 
 export class CallRecords {
@@ -108,13 +208,14 @@ export class CallRecords {
   get(partitionId: number, caller: string, callId: number, now: number): CallRecord | undefined {
     const log = this.byPartition[partitionId]?.get(caller);
     if (log === undefined) return undefined;
-    const record = log.records.get(callId);
-    if (record === undefined) return undefined;
-    if (now - record.at > this.limits.recordAgeMaxMs) {
-      log.records.delete(callId);
+    const index = log.indexOf(callId);
+    if (index < 0) return undefined;
+    const at = log.at(index);
+    if (now - at > this.limits.recordAgeMaxMs) {
+      log.removeAt(index);
       return undefined;
     }
-    return record;
+    return { response: log.response(index), at };
   }
 
   /**
@@ -140,21 +241,13 @@ export class CallRecords {
       log = new CallerLog();
       callers.set(caller, log);
     }
-    if (lowWater > log.lowWater) log.lowWater = lowWater;
+    if (lowWater > log.lowWater) {
+      log.lowWater = lowWater;
+      log.dropBelow(lowWater);
+    }
     if (callId < log.lowWater) return; // completed at the caller already: nobody will ask
-    const records = log.records;
-    records.set(callId, { response, at: now });
-    if (log.lowWater > log.prunedAt) {
-      log.prunedAt = log.lowWater;
-      for (const id of records.keys()) {
-        if (id >= log.lowWater) break;
-        records.delete(id);
-      }
-    }
-    if (records.size > this.limits.recordsPerCallerMax) {
-      // Maps iterate in insertion order, so the first key is the oldest.
-      records.delete(records.keys().next().value as number);
-    }
+    log.set(callId, response, now);
+    if (log.size > this.limits.recordsPerCallerMax) log.dropFront(1); // the lowest id is the oldest call
   }
 
   /** All live records of one partition, for a migration or a replica copy. */
@@ -163,8 +256,8 @@ export class CallRecords {
     if (callers === undefined) return [];
     const out: ExportedCallRecord[] = [];
     for (const [caller, log] of callers) {
-      for (const [callId, record] of log.records) {
-        if (callId >= log.lowWater && now - record.at <= this.limits.recordAgeMaxMs) out.push([caller, callId, record.response, record.at]);
+      for (const [callId, response, at] of log.entries()) {
+        if (callId >= log.lowWater && now - at <= this.limits.recordAgeMaxMs) out.push([caller, callId, response, at]);
       }
     }
     return out;
@@ -182,7 +275,7 @@ export class CallRecords {
   /** Records held for one partition (all callers). */
   count(partitionId: number): number {
     let n = 0;
-    for (const log of this.byPartition[partitionId]?.values() ?? []) n += log.records.size;
+    for (const log of this.byPartition[partitionId]?.values() ?? []) n += log.size;
     return n;
   }
 }

@@ -29,6 +29,7 @@ import { REPLICA_COUNT_MAX, type ReplicaRow } from '../core/partition-table.js';
 import type { Runtime, TimerHandle } from '../core/runtime.js';
 import {
   IndeterminateOperationStateError,
+  InstanceNotActiveError,
   NodeListMismatchError,
   NotActiveNodeError,
   ObjectNotUniqueError,
@@ -117,6 +118,11 @@ export interface NamedPartitionDeps {
   readonly operations: OperationServiceImpl;
 }
 
+/** What a request of a stopped member ends with (the operation service's own error at stop). */
+function notRunning(): InstanceNotActiveError {
+  return new InstanceNotActiveError('this Shoal instance is not running');
+}
+
 function hasControlCharacters(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -152,6 +158,10 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   private publishScheduled = false;
   private wasMaster = false;
   private republishTimer: TimerHandle | null = null;
+  /** Set by stop(): requests of this member still waiting end (see stop). */
+  private stopped = false;
+  /** Rejects the waits of define and migrate for their active node to join (see stop). */
+  private readonly nodeWaits = new Set<(error: Error) => void>();
 
   // master state (transient: a new master starts without it)
   /** Members excluded from a slot's row while their JOIN_CLUSTER_RESTORE merge runs. */
@@ -445,6 +455,14 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   stop(): void {
     if (this.republishTimer !== null) this.deps.runtime.timers.clear(this.republishTimer);
     this.republishTimer = null;
+    // The waits between a request's tries, for a placement and for a node to join end on timers,
+    // which a stopped member may never run again (a crash in the simulator freezes them for good):
+    // an enable waiting to ask the master again when its member crashed never settled, and the
+    // application saw it in flight forever (seed 61 named). They end now, with the error the
+    // operation service gives the calls it holds at stop.
+    this.stopped = true;
+    this.deps.partitions.notifyProgress();
+    for (const reject of [...this.nodeWaits]) reject(notRunning());
   }
 
   /** Master: the current registry again, same version (members that have it ignore it). */
@@ -812,7 +830,8 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   }
 
   private async settled(p: number): Promise<void> {
-    const ok = await this.deps.partitions.waitUntil(() => this.isSettled(p) || !this.deps.cluster.isMaster(), this.deps.callTimeoutMs);
+    const ok = await this.deps.partitions.waitUntil(() => this.stopped || this.isSettled(p) || !this.deps.cluster.isMaster(), this.deps.callTimeoutMs);
+    if (this.stopped) throw notRunning();
     if (!this.deps.cluster.isMaster()) throw new IndeterminateOperationStateError('the master changed while the partition was being placed; ask again');
     if (!ok) throw new OperationTimeoutError(`partition '${this.defAt(p)?.name ?? p}' was not placed within ${this.deps.callTimeoutMs} ms`);
   }
@@ -823,6 +842,7 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
   private async callMaster<T>(make: () => InternalOperation): Promise<T> {
     const deadline = this.deps.runtime.clock.now() + this.deps.callTimeoutMs;
     for (;;) {
+      if (this.stopped) throw notRunning();
       const master = this.deps.cluster.getMaster();
       const remaining = deadline - this.deps.runtime.clock.now();
       if (master === null || remaining <= 0) throw new OperationTimeoutError('no master answered a named-partition request in time');
@@ -831,29 +851,32 @@ export class NamedPartitionService implements NamedSlots, NamedOperationHooks {
       } catch (error) {
         const retry = error instanceof WrongTargetError || error instanceof IndeterminateOperationStateError;
         if (!retry || this.deps.runtime.clock.now() >= deadline) throw error;
-        await this.deps.partitions.waitUntil(() => this.deps.cluster.getMaster()?.uuid !== master.uuid, Math.min(1000, remaining));
+        await this.deps.partitions.waitUntil(() => this.stopped || this.deps.cluster.getMaster()?.uuid !== master.uuid, Math.min(1000, remaining));
       }
     }
   }
 
   /** Resolves once a member named `name` is in the cluster; ResourceUnavailableError after `timeoutMs`. */
   private waitForNode(name: string, timeoutMs: number): Promise<void> {
+    if (this.stopped) return Promise.reject(notRunning());
     if (this.liveMemberByName(name) !== null) return Promise.resolve();
     if (timeoutMs <= 0) return Promise.reject(this.unreachable(name));
     return new Promise<void>((resolve, reject) => {
       const cluster = this.deps.cluster;
+      const end = (error: Error | null): void => {
+        cluster.removeMembershipListener(id);
+        this.deps.runtime.timers.clear(timer);
+        this.nodeWaits.delete(end);
+        if (error === null) resolve();
+        else reject(error);
+      };
       const id = cluster.addMembershipListener({
         memberAdded: (event) => {
-          if (event.member.name !== name) return;
-          cluster.removeMembershipListener(id);
-          this.deps.runtime.timers.clear(timer);
-          resolve();
+          if (event.member.name === name) end(null);
         },
       });
-      const timer = this.deps.runtime.timers.after(timeoutMs, () => {
-        cluster.removeMembershipListener(id);
-        reject(this.unreachable(name));
-      });
+      const timer = this.deps.runtime.timers.after(timeoutMs, () => end(this.unreachable(name)));
+      this.nodeWaits.add(end);
     });
   }
 

@@ -2,6 +2,7 @@
  * One member: wires transport, membership, partition table, operation service, proxies and the
  * user's services, and runs their lifecycle.
  */
+import { BusyPoll } from './busy-poll.js';
 import { Address } from '../core/address.js';
 import type { MemberInfo, MemberList, MembershipMessage } from '../core/membership.js';
 import type { Runtime } from '../core/runtime.js';
@@ -125,6 +126,7 @@ export class Node {
       triggerAssignment: () => this.partitions.triggerAssignment(),
       partitionVersion: (p) => this.partitions.table.version(p),
       isRunning: () => this.isRunning(),
+      answerWait: cfg.invocation.busyPollUs > 0 ? new BusyPoll(cfg.invocation.busyPollUs, () => this.operations.pendingCount()) : null,
     });
     this.cluster = new ClusterService({
       runtime: this.runtime,

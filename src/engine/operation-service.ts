@@ -14,6 +14,7 @@
  * timeout. A retried call carries the same caller identity and call id, and the owner (or a
  * promoted backup) answers it from its call record instead of applying it twice.
  */
+import type { AnswerWait } from './busy-poll.js';
 import type { Address } from '../core/address.js';
 import type { Runtime, TimerHandle } from '../core/runtime.js';
 import { BackupVerdict, CallRecords, ReplicaVersions } from '../core/replica-bookkeeping.js';
@@ -81,6 +82,8 @@ export interface OperationServiceDeps {
   /** The partition's version in this member's table (reported to `FaultSites.ownerRunning`). */
   partitionVersion?(partitionId: number): number;
   isRunning(): boolean;
+  /** Told when a call goes to another member (busy polling, see busy-poll.ts); absent in the simulator. */
+  readonly answerWait?: AnswerWait | null;
 }
 
 const enum RetryReason {
@@ -369,6 +372,7 @@ export class OperationServiceImpl implements OperationService {
     // arena): no per-call buffer. A retry carries the same call id, so owners still recognise it.
     this.deps.transport.send(target, this.encodeOperation(inv));
     if (!inv.op.returnsResponse()) this.complete(inv, undefined);
+    else this.deps.answerWait?.callSent(this.pending.size);
   }
 
   private encodeOperation(inv: Invocation): Buffer {

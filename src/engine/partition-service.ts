@@ -152,6 +152,8 @@ interface FrozenPartition {
   readonly masterUuid: string;
   readonly replicaIndex: number;
   readonly destinationUuid: string;
+  /** The row version the master ordered the migration by (its commit publishes a later one). */
+  readonly rowVersion: number;
 }
 
 interface IncomingReplica {
@@ -206,6 +208,16 @@ export class PartitionServiceImpl implements PartitionService {
    * arrives (simulator seed 243: an increment applied on the emptied source).
    */
   private readonly handedOver = new Set<number>();
+  /**
+   * Partitions this member owns and unfroze at the commit of a backup move (finalize OWNER) before
+   * the table with the committed row arrived: by its own row it would back its writes up to the
+   * member the move replaced, not to the one that took the index. That member keeps no data for
+   * the index any more (it dropped it at its own finalize) and applies such backups onto nothing
+   * from the row it last saw, while the new backup misses them (seed 1127 named: a member at an
+   * index past the backups kept such data for good; the writes were acknowledged by a member that
+   * was no backup). Nothing runs here as owner until a later row, or another master's table, is in.
+   */
+  private readonly awaitingRow = new Map<number, { readonly version: number; readonly masterUuid: string }>();
   /** Batched copies this member runs as owner, by partition (migration id): one at a time each. */
   private readonly batching = new Map<number, string>();
   /** Replicas this member is receiving (migration destination). */
@@ -259,7 +271,7 @@ export class PartitionServiceImpl implements PartitionService {
   // --- queries used by the operation service -------------------------------------------------
 
   acceptsOperations(partitionId: number): boolean {
-    if (this.handedOver.has(partitionId)) return false;
+    if (this.handedOver.has(partitionId) || this.awaitingRow.has(partitionId)) return false;
     if (this.table.owner(partitionId) === this.localUuid) return !this.frozen.has(partitionId);
     return this.servesLocally(partitionId) && !this.frozen.has(partitionId);
   }
@@ -680,6 +692,7 @@ export class PartitionServiceImpl implements PartitionService {
   private afterTableChange(changed: Set<number>, masterUuid: string): void {
     this.tableMasterUuid = masterUuid;
     for (const p of [...this.handedOver]) if (this.table.owner(p) !== this.localUuid) this.handedOver.delete(p);
+    for (const [p, w] of [...this.awaitingRow]) if (this.table.version(p) > w.version || w.masterUuid !== masterUuid) this.awaitingRow.delete(p);
     for (const [p, f] of [...this.frozen]) {
       if (f.masterUuid === masterUuid) continue;
       // The master that ordered this migration is gone; the new master's table decides.
@@ -1163,7 +1176,7 @@ export class PartitionServiceImpl implements PartitionService {
           // The master may have given up on this migration (and sent its rollback) before the
           // request reached the front of the queue: freezing now would never be undone.
           if (this.finalized.has(order.migrationId)) throw new Error(`migration ${order.migrationId} was already finalized`);
-          this.frozen.set(p, { migrationId: order.migrationId, masterUuid: order.masterUuid, replicaIndex: order.replicaIndex, destinationUuid: order.destinationUuid });
+          this.frozen.set(p, { migrationId: order.migrationId, masterUuid: order.masterUuid, replicaIndex: order.replicaIndex, destinationUuid: order.destinationUuid, rowVersion: order.partitionVersion });
           if (order.replicaIndex === 0) {
             const event = new PartitionMigrationEvent(p, MigrationEndpoint.SOURCE, 0, -1);
             for (const [, s] of this.deps.migrationAwareServices()) s.beforeMigration(event);
@@ -1252,6 +1265,14 @@ export class PartitionServiceImpl implements PartitionService {
       const e = new PartitionMigrationEvent(p, MigrationEndpoint.SOURCE, 0, -1);
       for (const [, s] of services) s.beforeMigration(e);
     };
+    // The last step: freeze, and send the records and the version the destination must be at.
+    const last: { sent: Promise<void> | null } = { sent: null };
+    const finish = (): void => {
+      if (first) startSource();
+      this.frozen.set(p, { migrationId: order.migrationId, masterUuid: order.masterUuid, replicaIndex: order.replicaIndex, destinationUuid: order.destinationUuid, rowVersion: order.partitionVersion });
+      this.shadows.delete(p);
+      last.sent = send([], true);
+    };
     try {
       while (!exhausted) {
         while (inFlight.size >= streams && state.failure === null) await Promise.race(inFlight);
@@ -1262,6 +1283,13 @@ export class PartitionServiceImpl implements PartitionService {
           const item = nextOperation();
           if (item === null) {
             exhausted = true;
+            // Nothing to copy at the first step: the end goes out in this same step. Sent in a
+            // later one, it would be the copy's first message and start it there (a destination
+            // not in sync for this index starts from empty) after the backups of the changes made
+            // in between had reached it, dropping them, with nothing left to notice: no shadow
+            // followed, and the version it starts at is the owner's (seed 1253 named: the
+            // owner's only increment lost on an owner move to its synchronous replica).
+            if (isFirst) finish();
             return;
           }
           if (isFirst) startSource();
@@ -1284,15 +1312,12 @@ export class PartitionServiceImpl implements PartitionService {
       }
       while (inFlight.size > 0) await Promise.race(inFlight);
       if (state.failure !== null) throw state.failure;
-      // The last step: freeze, and send the records and the version the destination must be at.
-      const last: { sent: Promise<void> | null } = { sent: null };
-      await this.inSlot(p, () => {
-        ownedOrThrow();
-        if (first) startSource();
-        this.frozen.set(p, { migrationId: order.migrationId, masterUuid: order.masterUuid, replicaIndex: order.replicaIndex, destinationUuid: order.destinationUuid });
-        this.shadows.delete(p);
-        last.sent = send([], true);
-      });
+      if (last.sent === null) {
+        await this.inSlot(p, () => {
+          ownedOrThrow();
+          finish();
+        });
+      }
       if (last.sent !== null) await last.sent;
       return [entries, bytes];
     } catch (error) {
@@ -1649,7 +1674,10 @@ export class PartitionServiceImpl implements PartitionService {
         this.rememberFinalized(key);
         this.rememberFinalized(order.migrationId);
         const f = this.frozen.get(p);
-        if (f?.migrationId === order.migrationId) this.frozen.delete(p);
+        if (f?.migrationId === order.migrationId) {
+          this.frozen.delete(p);
+          if (order.commit && order.endpoint === 'OWNER' && this.table.version(p) <= f.rowVersion) this.awaitingRow.set(p, { version: f.rowVersion, masterUuid: f.masterUuid });
+        }
         const inc = this.incoming.get(p);
         const merged = order.endpoint === 'DESTINATION' && inc?.migrationId === order.migrationId && inc.mergePolicy !== MergePolicy.REPLACE;
         if (order.endpoint === 'DESTINATION' && inc?.migrationId === order.migrationId) this.incoming.delete(p);
@@ -1817,6 +1845,7 @@ export class PartitionServiceImpl implements PartitionService {
     this.tableMasterUuid = null;
     this.frozen.clear();
     this.handedOver.clear();
+    this.awaitingRow.clear();
     this.incoming.clear();
     this.syncRequested.clear();
     this.active.clear();

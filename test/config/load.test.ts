@@ -37,7 +37,7 @@ const DEFAULTS: ResolvedConfig = {
       mergeIntervalMs: 5000,
     },
   },
-  invocation: { callTimeoutMs: 60000, retryPauseMs: 50, backupAckTimeoutMs: 5000, failOnIndeterminateBackup: true },
+  invocation: { callTimeoutMs: 60000, retryPauseMs: 50, busyPollUs: 0, backupAckTimeoutMs: 5000, failOnIndeterminateBackup: true },
   failureDetector: { heartbeatIntervalMs: 1000, maxNoHeartbeatMs: 6000 },
   migration: { concurrentMax: 4, chunkBytesMax: 1024 * 1024, gracefulShutdownTimeoutMs: 30000 },
   backup: { antiEntropyIntervalMs: 5000 },

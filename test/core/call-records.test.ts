@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { CallRecords } from '../../src/core/replica-bookkeeping.js';
 
 const limits = { recordsPerCallerMax: 5, recordAgeMaxMs: 1000 };
@@ -76,5 +77,50 @@ describe('CallRecords.isSettled', () => {
     assert.equal(r.isSettled(0, 'a/1', 5), true);
     assert.equal(r.isSettled(0, 'a/1', 7), false, 'the mark itself is still in flight');
     assert.equal(r.isSettled(0, 'b/1', 5), false, 'another caller');
+  });
+});
+
+describe('CallRecords against a plain model (property)', () => {
+  // The log is a sorted window, not a map: out-of-order puts (retries, imported records), the
+  // low-water mark, the count bound and the age limit must still answer exactly as a map would.
+  it('answers every lookup as a map of live records would', () => {
+    const max = 8;
+    const ageMax = 50;
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('put' as const), id: fc.integer({ min: 0, max: 60 }), low: fc.integer({ min: 0, max: 60 }), now: fc.integer({ min: 0, max: 200 }) }),
+      fc.record({ kind: fc.constant('get' as const), id: fc.integer({ min: 0, max: 60 }), now: fc.integer({ min: 0, max: 200 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
+        const r = new CallRecords(1, { recordsPerCallerMax: max, recordAgeMaxMs: ageMax });
+        const model = new Map<number, { response: number; at: number }>();
+        let low = 0;
+        let serial = 0;
+        for (const s of steps) {
+          if (s.kind === 'put') {
+            const response = serial++;
+            r.put(0, 'c/1', s.id, response, s.now, s.low);
+            if (s.low > low) {
+              low = s.low;
+              for (const id of [...model.keys()]) if (id < low) model.delete(id);
+            }
+            if (s.id < low) continue;
+            model.set(s.id, { response, at: s.now });
+            if (model.size > max) model.delete(Math.min(...model.keys()));
+          } else {
+            const want = model.get(s.id);
+            const got = r.get(0, 'c/1', s.id, s.now);
+            if (want !== undefined && s.now - want.at > ageMax) {
+              model.delete(s.id);
+              assert.equal(got, undefined, `expired record ${s.id}`);
+            } else {
+              assert.deepEqual(got === undefined ? undefined : { response: got.response, at: got.at }, want, `record ${s.id}`);
+            }
+          }
+          assert.equal(r.count(0), model.size);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
