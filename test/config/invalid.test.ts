@@ -24,6 +24,8 @@ const cases: InvalidCase[] = [
   { name: 'partition count above 65535', format: 'xml', input: xml('<partition-count>65536</partition-count>'), file: X, line: 2, field: 'partition-count', message: /1\.\.65535, got 65536/ },
   { name: 'partition count 0', format: 'xml', input: xml('<partition-count>0</partition-count>'), file: X, line: 2, field: 'partition-count', message: /got 0/ },
   { name: 'negative call timeout', format: 'xml', input: xml('<invocation>\n\n<call-timeout-ms>-1</call-timeout-ms></invocation>'), file: X, line: 4, field: 'invocation.call-timeout-ms', message: /milliseconds\), got -1/ },
+  { name: 'busy poll above 10 ms', format: 'xml', input: xml('<invocation>\n<busy-poll-us>10001</busy-poll-us></invocation>'), file: X, line: 3, field: 'invocation.busy-poll-us', message: /0\.\.10000 \(microseconds\), got 10001/ },
+  { name: 'busy poll not an integer', format: 'yaml', input: yaml('invocation:\n  busy-poll-us: 2.5'), file: Y, line: 3, field: 'invocation.busy-poll-us', message: /got 2\.5/ },
   { name: 'negative join timeout', format: 'xml', input: xml('<network><join><join-timeout-ms>-5</join-timeout-ms></join></network>'), file: X, line: 2, field: 'network.join.join-timeout-ms', message: /got -5/ },
   { name: 'multicast ttl above 255', format: 'xml', input: xml('<network><join><multicast enabled="true" ttl="256"/></join></network>'), file: X, line: 2, field: 'network.join.multicast.ttl', message: /0\.\.255, got 256/ },
   { name: 'multicast group not multicast', format: 'xml', input: xml('<network><join><multicast enabled="true" group="127.0.0.9"/></join></network>'), file: X, line: 2, field: 'network.join.multicast.group', message: /multicast group address.*got "127\.0\.0\.9"/ },

@@ -50,6 +50,8 @@ const cases: ValidCase[] = [
   { name: 'yaml tcp-ip members', format: 'yaml', input: yaml('network:\n  join:\n    tcp-ip:\n      members: [127.0.0.1:5701, 127.0.0.2]'), expect: { network: { join: { tcpIp: { enabled: true, members: ['127.0.0.1:5701', '127.0.0.2'] } } } } },
   { name: 'both joins off is allowed (a lone member)', format: 'code', input: { network: { join: { tcpIp: { enabled: false } } } }, expect: { network: { join: { tcpIp: { enabled: false }, multicast: { enabled: false } } } } },
   { name: 'xml booleans as elements', format: 'xml', input: xml('<invocation><fail-on-indeterminate-backup>false</fail-on-indeterminate-backup></invocation>'), expect: { invocation: { failOnIndeterminateBackup: false, callTimeoutMs: 60000 } } },
+  { name: 'busy poll on (yaml)', format: 'yaml', input: yaml('invocation:\n  busy-poll-us: 500'), expect: { invocation: { busyPollUs: 500, retryPauseMs: 50 } } },
+  { name: 'busy poll 0 is off', format: 'code', input: { invocation: { busyPollUs: 0 } }, expect: { invocation: { busyPollUs: 0 } } },
   { name: 'xml failure detector', format: 'xml', input: xml('<failure-detector><heartbeat-interval-ms>100</heartbeat-interval-ms><max-no-heartbeat-ms>101</max-no-heartbeat-ms></failure-detector>'), expect: { failureDetector: { heartbeatIntervalMs: 100, maxNoHeartbeatMs: 101 } } },
   { name: 'graceful shutdown timeout may be 0', format: 'yaml', input: yaml('migration:\n  graceful-shutdown-timeout-ms: 0'), expect: { migration: { gracefulShutdownTimeoutMs: 0 } } },
   { name: 'logging level silent', format: 'yaml', input: yaml('logging:\n  level: silent'), expect: { logging: { level: 'silent' } } },
