@@ -69,6 +69,9 @@ export class ReplicaVersions {
   }
 }
 
+/** See CallRecords.find. */
+export const SETTLED = Symbol('settled');
+
 export interface CallRecord {
   readonly response: unknown;
   readonly at: number;
@@ -208,6 +211,25 @@ export class CallRecords {
   get(partitionId: number, caller: string, callId: number, now: number): CallRecord | undefined {
     const log = this.byPartition[partitionId]?.get(caller);
     if (log === undefined) return undefined;
+    const index = log.indexOf(callId);
+    if (index < 0) return undefined;
+    const at = log.at(index);
+    if (now - at > this.limits.recordAgeMaxMs) {
+      log.removeAt(index);
+      return undefined;
+    }
+    return { response: log.response(index), at };
+  }
+
+  /**
+   * What the partition knows of a call about to run, with one lookup of its caller: its record
+   * (a retry: answer from it), SETTLED (its caller already settled it: it must not run, see
+   * isSettled), or undefined (run it).
+   */
+  find(partitionId: number, caller: string, callId: number, now: number): CallRecord | typeof SETTLED | undefined {
+    const log = this.byPartition[partitionId]?.get(caller);
+    if (log === undefined) return undefined;
+    if (callId < log.lowWater) return SETTLED;
     const index = log.indexOf(callId);
     if (index < 0) return undefined;
     const at = log.at(index);

@@ -240,7 +240,7 @@ export class Node {
   private handler(): TransportHandler {
     return {
       acceptPeer: (_hello: Hello) => (this.stateValue === 'stopped' ? 'member is stopped' : null),
-      onFrame: (from, frame) => this.onFrame(from, frame),
+      onFrame: (from, bytes, start, end) => this.onFrame(from, bytes, start, end),
       onPeerUnreachable: (peer, reason) => {
         this.logger.debug({ peer: peer.key, reason }, 'peer unreachable');
         if (this.stateValue === 'stopped' || this.cluster === undefined) return;
@@ -254,19 +254,19 @@ export class Node {
    * One frame from a peer. A frame we cannot parse throws: the transport then closes that
    * connection (logging why) and the member serves on.
    */
-  private onFrame(from: Address, frame: Buffer): void {
+  private onFrame(from: Address, bytes: Buffer, start: number, end: number): void {
     if (this.stateValue !== 'active' && this.stateValue !== 'shutting-down' && this.stateValue !== 'starting') return;
-    if (frame.length === 0) throw new MalformedMessageError('empty frame');
-    const kind = frame[0] as FrameKind;
+    if (end <= start) throw new MalformedMessageError('empty frame');
+    const kind = bytes[start] as FrameKind;
     if (kind === FrameKind.CONTROL) {
-      this.controlIn.reset(frame, 1, frame.length);
+      this.controlIn.reset(bytes, start + 1, end);
       const message = this.controlIn.readObject();
       this.handleControl(from, message);
       return;
     }
     if (this.operations === undefined) return;
     if (kind < FrameKind.OPERATION || kind > FrameKind.BACKUP_ACK) throw new MalformedMessageError(`unknown frame kind ${kind as number}`);
-    this.operations.handleFrame(from, kind, frame);
+    this.operations.handleFrame(from, kind, bytes, start, end);
   }
 
   private handleControl(from: Address, message: unknown): void {
@@ -312,7 +312,7 @@ export class Node {
     out.clear();
     out.writeByte(FrameKind.CONTROL);
     out.writeObject(message);
-    this.transport.send(to, out.view());
+    this.transport.send(to, out.backing, out.position());
   }
 
   private onMembersChanged(list: MemberList, added: readonly MemberInfo[], removed: readonly MemberInfo[]): void {

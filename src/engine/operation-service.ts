@@ -17,7 +17,7 @@
 import type { AnswerWait } from './busy-poll.js';
 import type { Address } from '../core/address.js';
 import type { Runtime, TimerHandle } from '../core/runtime.js';
-import { BackupVerdict, CallRecords, ReplicaVersions } from '../core/replica-bookkeeping.js';
+import { BackupVerdict, CallRecords, ReplicaVersions, SETTLED } from '../core/replica-bookkeeping.js';
 import { ObjectDataInput, ObjectDataOutput } from '../serialization/object-data.js';
 import type { TypeRegistry } from '../serialization/type-registry.js';
 import {
@@ -370,12 +370,14 @@ export class OperationServiceImpl implements OperationService {
     inv.everSent = true;
     // Encoded into the shared output on every attempt (the transport copies it into its write
     // arena): no per-call buffer. A retry carries the same call id, so owners still recognise it.
-    this.deps.transport.send(target, this.encodeOperation(inv));
+    const out = this.encodeOperation(inv);
+    this.deps.transport.send(target, out.backing, out.position());
     if (!inv.op.returnsResponse()) this.complete(inv, undefined);
     else this.deps.answerWait?.callSent(this.pending.size);
   }
 
-  private encodeOperation(inv: Invocation): Buffer {
+  /** Encodes the call into the shared output (returned), which the transport copies from. */
+  private encodeOperation(inv: Invocation): ObjectDataOutput {
     const out = this.out;
     out.clear();
     out.writeByte(FrameKind.OPERATION);
@@ -385,7 +387,7 @@ export class OperationServiceImpl implements OperationService {
     out.writeInt(inv.partitionId);
     out.writeByte(inv.op.returnsResponse() ? OpFlags.RETURNS_RESPONSE : 0);
     writeOperationBody(out, inv.serviceName, inv.op);
-    return out.view();
+    return out;
   }
 
   private scheduleRetry(inv: Invocation, reason: string): void {
@@ -507,15 +509,15 @@ export class OperationServiceImpl implements OperationService {
       return;
     }
     if (call !== null) {
-      const record = this.callRecords.get(partitionId, call.caller, call.callId, this.coarseNow);
-      if (record !== undefined) {
-        this.respondOk(target, record.response);
-        return;
-      }
-      if (this.callRecords.isSettled(partitionId, call.caller, call.callId)) {
+      const record = this.callRecords.find(partitionId, call.caller, call.callId, this.coarseNow);
+      if (record === SETTLED) {
         // A retry that waited in the queue while its caller settled the call (simulator seed 97
         // with named partitions): nobody waits for it, and it may have been applied already.
         this.respondError(target, new IndeterminateOperationStateError(`call ${call.callId} was already settled by its caller; not run again`));
+        return;
+      }
+      if (record !== undefined) {
+        this.respondOk(target, record.response);
         return;
       }
     }
@@ -640,9 +642,13 @@ export class OperationServiceImpl implements OperationService {
       if (isSync && ackId === 0) ackId = this.nextAckId++;
       if (isSync) syncTargets.push(address.key);
       if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;
-      this.deps.transport.send(address, this.encodeBackup(backupOp, serviceName, partitionId, i, version, isSync ? ackId : 0, call, response));
+      const out = this.encodeBackup(backupOp, serviceName, partitionId, i, version, isSync ? ackId : 0, call, response);
+      this.deps.transport.send(address, out.backing, out.position());
     }
-    if (shadow !== null) this.deps.transport.send(shadow.address, this.encodeBackup(backupOp, serviceName, partitionId, shadow.replicaIndex, version, 0, call, response));
+    if (shadow !== null) {
+      const out = this.encodeBackup(backupOp, serviceName, partitionId, shadow.replicaIndex, version, 0, call, response);
+      this.deps.transport.send(shadow.address, out.backing, out.position());
+    }
     if (syncTargets.length === 0) return null;
     const round = new AckRound(partitionId, op, target, response, syncTargets, this.coarseNow + this.deps.settings.backupAckTimeoutMs);
     this.pendingAcks.set(ackId, round);
@@ -665,7 +671,8 @@ export class OperationServiceImpl implements OperationService {
   /** Named partitions; set by the member. */
   named: NamedOperationHooks | null = null;
 
-  private encodeBackup(backupOp: Operation, serviceName: string, partitionId: number, replicaIndex: number, version: number, ackId: number, call: CallIdentity | null, response: unknown): Buffer {
+  /** Encodes a backup into the shared output (returned), which the transport copies from. */
+  private encodeBackup(backupOp: Operation, serviceName: string, partitionId: number, replicaIndex: number, version: number, ackId: number, call: CallIdentity | null, response: unknown): ObjectDataOutput {
     const out = this.out;
     out.clear();
     out.writeByte(FrameKind.BACKUP);
@@ -685,7 +692,7 @@ export class OperationServiceImpl implements OperationService {
       out.writeObject(response);
     }
     writeOperationBody(out, serviceName, backupOp);
-    return out.view();
+    return out;
   }
 
   private handleBackup(from: Address, input: ObjectDataInput): void {
@@ -808,7 +815,7 @@ export class OperationServiceImpl implements OperationService {
     out.writeLong(ackId);
     out.writeInt(ownerEpoch);
     out.writeBoolean(ok);
-    this.deps.transport.send(to, out.view());
+    this.deps.transport.send(to, out.backing, out.position());
   }
 
   private handleBackupAck(from: Address, input: ObjectDataInput): void {
@@ -844,7 +851,7 @@ export class OperationServiceImpl implements OperationService {
       this.respondError(target, error);
       return;
     }
-    this.deps.transport.send(target.remote, out.view());
+    this.deps.transport.send(target.remote, out.backing, out.position());
   }
 
   private respondError(target: ResponseTarget, error: unknown): void {
@@ -859,7 +866,7 @@ export class OperationServiceImpl implements OperationService {
     const out = this.beginResponse(target, ResponseStatus.ERROR);
     out.writeUTF(error instanceof Error ? error.name : 'Error');
     out.writeUTF(error instanceof Error ? error.message : String(error));
-    this.deps.transport.send(target.remote, out.view());
+    this.deps.transport.send(target.remote, out.backing, out.position());
   }
 
   private respondRetry(target: ResponseTarget, reason: string): void {
@@ -870,7 +877,7 @@ export class OperationServiceImpl implements OperationService {
     if (target.remote === null || target.callId === 0) return;
     const out = this.beginResponse(target, ResponseStatus.RETRY);
     out.writeUTF(reason);
-    this.deps.transport.send(target.remote, out.view());
+    this.deps.transport.send(target.remote, out.backing, out.position());
   }
 
   /** The reused output, holding a RESPONSE header. */
@@ -914,9 +921,10 @@ export class OperationServiceImpl implements OperationService {
   // --- inbound frames -------------------------------------------------------------------------
 
   /** Handles one engine frame of kind OPERATION, RESPONSE, BACKUP or BACKUP_ACK. */
-  handleFrame(from: Address, kind: FrameKind, frame: Buffer): void {
+  /** `bytes[start, end)` is the frame; its first byte is `kind`. */
+  handleFrame(from: Address, kind: FrameKind, bytes: Buffer, start: number, end: number): void {
     const input = this.input;
-    input.reset(frame, 1, frame.length);
+    input.reset(bytes, start + 1, end);
     switch (kind) {
       case FrameKind.OPERATION:
         this.handleOperation(from, input);

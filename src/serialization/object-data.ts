@@ -115,6 +115,15 @@ export class ObjectDataOutput {
     return this.buf.subarray(0, this.pos);
   }
 
+  /**
+   * The buffer the written bytes lie in, at `[0, position())`, for a consumer that copies them
+   * out at once (`transport.send(to, out.backing, out.position())`): no view object per message.
+   * Valid only until the next write or clear().
+   */
+  get backing(): Buffer {
+    return this.buf;
+  }
+
   private ensure(n: number): void {
     if (this.pos + n > this.buf.length) this.grow(n);
   }

@@ -222,13 +222,13 @@ export class InboundGate {
   wrap(handler: TransportHandler): TransportHandler {
     return {
       acceptPeer: (hello: Hello) => (this.closed ? 'process is gone' : handler.acceptPeer(hello)),
-      onFrame: (from: Address, frame: Buffer) => {
+      onFrame: (from: Address, bytes: Buffer, start: number, end: number) => {
         if (this.closed) return;
         if (this.holding) {
-          this.held.push({ kind: 'frame', from, frame: Buffer.from(frame) });
+          this.held.push({ kind: 'frame', from, frame: Buffer.from(bytes.subarray(start, end)) });
           return;
         }
-        handler.onFrame(from, frame);
+        handler.onFrame(from, bytes, start, end);
       },
       onPeerUnreachable: (peer: Address, reason: string) => {
         if (this.closed) return;
@@ -255,7 +255,7 @@ export class InboundGate {
       if (this.closed) return;
       if (item.kind === 'frame') {
         try {
-          handler.onFrame(item.from, item.frame);
+          handler.onFrame(item.from, item.frame, 0, item.frame.length);
         } catch {
           // On a real connection the transport would close it; the frame is lost either way.
           this.rejected++;

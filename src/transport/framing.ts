@@ -30,6 +30,8 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   return out;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Accumulates a byte stream (socket chunks of any size and split) and yields whole frames.
  *
@@ -75,6 +77,39 @@ export class FrameDecoder {
     if (chunk.length === 0) return;
     this.chunk = chunk;
     this.offset = 0;
+  }
+
+  /** Where the frame found by the last successful `nextFrame()` lies: `frameBytes[frameStart, frameEnd)`. */
+  frameBytes: Buffer = EMPTY;
+  frameStart = 0;
+  frameEnd = 0;
+
+  /**
+   * Finds the next whole frame without allocating a view of it: true when one was found (see
+   * `frameBytes`, `frameStart`, `frameEnd`), false when more bytes are needed or on error.
+   */
+  nextFrame(): boolean {
+    const chunk = this.chunk;
+    if (chunk === null || this.error !== null) return false;
+    // The common case: prefix and body lie wholly in the chunk.
+    if (this.body === null && this.headerFilled === 0 && chunk.length - this.offset >= FRAME_HEADER_BYTES) {
+      const length = chunk.readUInt32BE(this.offset);
+      const start = this.offset + FRAME_HEADER_BYTES;
+      if (chunk.length - start >= length && checkFrameLength(length, this.frameBytesMax) === null) {
+        this.offset = start + length;
+        if (this.offset === chunk.length) this.chunk = null;
+        this.frameBytes = chunk;
+        this.frameStart = start;
+        this.frameEnd = start + length;
+        return true;
+      }
+    }
+    const frame = this.next();
+    if (frame === null) return false;
+    this.frameBytes = frame;
+    this.frameStart = 0;
+    this.frameEnd = frame.length;
+    return true;
   }
 
   /** The next whole frame, or null when more bytes are needed (or on error: see `error`). */
@@ -160,6 +195,9 @@ export class FrameDecoder {
   }
 }
 
+/** Frames up to this size are copied into the arena byte by byte (see FrameArena.append). */
+const SMALL_COPY_BYTES = 256;
+
 /** Initial arena size: room for a tick's worth of small frames without growing. */
 export const ARENA_BYTES_INITIAL = 64 * 1024;
 /** An arena grown beyond this (by a large frame) is not kept after its flush. */
@@ -183,11 +221,20 @@ export class FrameArena {
   constructor(private readonly initialBytes: number = ARENA_BYTES_INITIAL) {}
 
   /** Copies `payload` with its length prefix; `counted` is false for the handshake frame. */
-  append(payload: Uint8Array, counted = true): void {
-    const need = this.used + FRAME_HEADER_BYTES + payload.length;
+  append(payload: Uint8Array, counted = true, length = payload.length): void {
+    const need = this.used + FRAME_HEADER_BYTES + length;
     const buffer = this.ensure(need);
-    buffer.writeUInt32BE(payload.length, this.used);
-    buffer.set(payload, this.used + FRAME_HEADER_BYTES);
+    buffer.writeUInt32BE(length, this.used);
+    const at = this.used + FRAME_HEADER_BYTES;
+    if (length === payload.length) {
+      buffer.set(payload, at);
+    } else if (length <= SMALL_COPY_BYTES) {
+      // A loop beats both Buffer#copy (a slow generic path for a few bytes) and set(subarray())
+      // (a view per frame) for the small frames that dominate a call's traffic.
+      for (let i = 0; i < length; i++) buffer[at + i] = payload[i];
+    } else {
+      buffer.set(payload.subarray(0, length), at);
+    }
     this.used = need;
     if (counted) this.frames += 1;
   }

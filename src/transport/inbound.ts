@@ -19,7 +19,7 @@ export interface InboundContext {
  *    make this member allocate `frameBytesMax`).
  * 2. The first frame must decode as a Hello (`decodeHello`), with this member's cluster name; then
  *    `handler.acceptPeer(hello)` may still refuse it.
- * 3. Every later frame goes to `handler.onFrame(hello.address, frame)`, in arrival order.
+ * 3. Every later frame goes to `handler.onFrame(hello.address, bytes, start, end)`, in arrival order.
  *
  * `receive` and `end` return null to keep the connection, or the reason to refuse (close) it; the
  * transport logs the reason with the remote endpoint and counts the refusal.
@@ -45,19 +45,18 @@ export class InboundSession {
     if (this.closed) return null;
     this.ctx.stats.bytesReceived += chunk.length;
     this.decoder.push(chunk);
-    for (;;) {
-      const frame = this.decoder.next();
-      if (frame === null) break;
+    const decoder = this.decoder;
+    while (decoder.nextFrame()) {
       const peer = this.peer;
       if (peer === null) {
-        const reason = this.handshake(frame);
+        const reason = this.handshake(decoder.frameBytes.subarray(decoder.frameStart, decoder.frameEnd));
         if (reason !== null) return this.refuse(reason);
         if (this.closed) return null;
         continue;
       }
       this.ctx.stats.framesReceived += 1;
       try {
-        this.ctx.handler.onFrame(peer.address, frame);
+        this.ctx.handler.onFrame(peer.address, decoder.frameBytes, decoder.frameStart, decoder.frameEnd);
       } catch (error) {
         // The handler could not make sense of a frame (malformed body, unknown kind): this
         // connection cannot be trusted any more, the member and its other connections can.

@@ -251,8 +251,10 @@ export class MemoryTransport implements Transport {
     throw noFreePortError(this.options, ports);
   }
 
-  send(to: Address, frame: Uint8Array): void {
+  send(to: Address, whole: Uint8Array, length = whole.length): void {
     if (this.closed) return;
+    if (length > whole.length) throw new RangeError(`cannot send ${length} bytes of a ${whole.length}-byte frame`);
+    const frame = length === whole.length ? whole : whole.subarray(0, length);
     const local = this.local;
     const hello = this.helloWire;
     if (local === null || hello === null) throw new Error('MemoryTransport.send before start');

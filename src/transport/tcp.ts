@@ -195,23 +195,24 @@ export class TcpTransport implements Transport {
     throw noFreePortError(this.options, ports);
   }
 
-  send(to: Address, frame: Uint8Array): void {
+  send(to: Address, frame: Uint8Array, length = frame.length): void {
     if (this.closed) return;
     if (this.helloFrame === null) throw new Error('TcpTransport.send before start');
-    const invalid = checkFrameLength(frame.length, this.options.frameBytesMax);
+    if (length > frame.length) throw new RangeError(`cannot send ${length} bytes of a ${frame.length}-byte frame`);
+    const invalid = checkFrameLength(length, this.options.frameBytesMax);
     if (invalid !== null) throw new RangeError(`cannot send to ${to.toString()}: ${invalid}`);
 
     const conn = this.outbound.get(to.key) ?? this.connect(to, this.helloFrame);
     const queued = conn.arena.used + (conn.state === 'open' ? conn.socket.writableLength : 0);
-    if (queued + FRAME_HEADER_BYTES + frame.length > this.options.peerQueueBytesMax) {
+    if (queued + FRAME_HEADER_BYTES + length > this.options.peerQueueBytesMax) {
       this.fail(
         conn,
-        `send queue full: ${queued} bytes queued, adding ${FRAME_HEADER_BYTES + frame.length} exceeds peerQueueBytesMax ${this.options.peerQueueBytesMax}`,
+        `send queue full: ${queued} bytes queued, adding ${FRAME_HEADER_BYTES + length} exceeds peerQueueBytesMax ${this.options.peerQueueBytesMax}`,
         'deferred',
       );
       return;
     }
-    conn.arena.append(frame);
+    conn.arena.append(frame, true, length);
     if (conn.state === 'open') this.markDirty(conn);
   }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallRecords } from '../../src/core/replica-bookkeeping.js';
+import { CallRecords, SETTLED } from '../../src/core/replica-bookkeeping.js';
 
 const limits = { recordsPerCallerMax: 5, recordAgeMaxMs: 1000 };
 
@@ -109,6 +109,9 @@ describe('CallRecords against a plain model (property)', () => {
             if (model.size > max) model.delete(Math.min(...model.keys()));
           } else {
             const want = model.get(s.id);
+            const found = r.find(0, 'c/1', s.id, s.now);
+            if (s.id < low) assert.equal(found, SETTLED, `call ${s.id} below the mark ${low}`);
+            else assert.equal(found === undefined ? undefined : (found as { response: unknown }).response, want === undefined || s.now - want.at > ageMax ? undefined : want.response);
             const got = r.get(0, 'c/1', s.id, s.now);
             if (want !== undefined && s.now - want.at > ageMax) {
               model.delete(s.id);

@@ -190,19 +190,20 @@ function observeChunkFrames(i: ShoalInstance): void {
   const handle = ops.handleFrame.bind(ops);
   const peek = new ObjectDataInput(Buffer.alloc(0));
   const headerBytes = OPERATION_HEADER_BYTES;
-  ops.handleFrame = (from, kind, frame) => {
-    if (kind === FrameKind.OPERATION && frame.length > headerBytes + 8) {
+  ops.handleFrame = (from, kind, bytes, start, end) => {
+    const length = end - start;
+    if (kind === FrameKind.OPERATION && length > headerBytes + 8) {
       try {
-        peek.reset(frame, headerBytes, frame.length);
+        peek.reset(bytes, start + headerBytes, end);
         if (peek.readUTF() === INTERNAL_SERVICE && peek.readInt() === MigrationChunkOp.typeId) {
           frames.chunks++;
-          if (frame.length > frames.chunkMax) frames.chunkMax = frame.length;
+          if (length > frames.chunkMax) frames.chunkMax = length;
         }
       } catch {
         // not what this observer expects; the engine decodes the frame itself below
       }
     }
-    handle(from, kind, frame);
+    handle(from, kind, bytes, start, end);
   };
 }
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });

@@ -10,13 +10,21 @@ import {
   encodeFrame,
 } from '../../src/transport/framing.js';
 
+/** The two ways to take frames out: `next()` (a view per frame) and `nextFrame()` (offsets). */
+type Via = 'next' | 'nextFrame';
+const VIAS: readonly Via[] = ['next', 'nextFrame'];
+
 /** Feeds `chunks` and returns the frames (copied) and the decoder's error. */
-function decodeAll(chunks: readonly Buffer[], frameBytesMax = 1 << 20): { frames: Buffer[]; error: string | null; decoder: FrameDecoder } {
+function decodeAll(chunks: readonly Buffer[], frameBytesMax = 1 << 20, via: Via = 'next'): { frames: Buffer[]; error: string | null; decoder: FrameDecoder } {
   const decoder = new FrameDecoder(frameBytesMax);
   const frames: Buffer[] = [];
   for (const chunk of chunks) {
     decoder.push(chunk);
-    for (let f = decoder.next(); f !== null; f = decoder.next()) frames.push(Buffer.from(f));
+    if (via === 'next') {
+      for (let f = decoder.next(); f !== null; f = decoder.next()) frames.push(Buffer.from(f));
+    } else {
+      while (decoder.nextFrame()) frames.push(Buffer.from(decoder.frameBytes.subarray(decoder.frameStart, decoder.frameEnd)));
+    }
     if (decoder.error !== null) break;
   }
   return { frames, error: decoder.error, decoder };
@@ -122,54 +130,56 @@ void describe('framing', () => {
     assert.throws(() => new FrameDecoder(1.5), RangeError);
   });
 
-  void it('property: any split of a stream of frames into chunks yields the same frames', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { maxLength: 40 }),
-        fc.array(fc.nat(), { maxLength: 60 }),
-        (payloads, cuts) => {
+  for (const via of VIAS) {
+    void it(`property (${via}): any split of a stream of frames into chunks yields the same frames`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { maxLength: 40 }),
+          fc.array(fc.nat(), { maxLength: 60 }),
+          (payloads, cuts) => {
+            const stream = Buffer.concat(payloads.map((p) => encodeFrame(p)));
+            const { frames, error, decoder } = decodeAll(split(stream, cuts.map((c) => c % (stream.length + 1))), 1 << 20, via);
+            assert.equal(error, null);
+            assert.equal(decoder.finish(), null);
+            assert.deepEqual(frames.map((f) => [...f]), payloads.map((p) => [...p]));
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    void it(`property (${via}): single-byte chunks yield the same frames`, () => {
+      fc.assert(
+        fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 50 }), { maxLength: 20 }), (payloads) => {
           const stream = Buffer.concat(payloads.map((p) => encodeFrame(p)));
-          const { frames, error, decoder } = decodeAll(split(stream, cuts.map((c) => c % (stream.length + 1))));
+          const chunks = [...stream].map((b) => Buffer.from([b]));
+          const { frames, error } = decodeAll(chunks, 1 << 20, via);
           assert.equal(error, null);
-          assert.equal(decoder.finish(), null);
           assert.deepEqual(frames.map((f) => [...f]), payloads.map((p) => [...p]));
-        },
-      ),
-      { numRuns: 500 },
-    );
-  });
+        }),
+        { numRuns: 200 },
+      );
+    });
 
-  void it('property: single-byte chunks yield the same frames', () => {
-    fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 50 }), { maxLength: 20 }), (payloads) => {
-        const stream = Buffer.concat(payloads.map((p) => encodeFrame(p)));
-        const chunks = [...stream].map((b) => Buffer.from([b]));
-        const { frames, error } = decodeAll(chunks);
-        assert.equal(error, null);
-        assert.deepEqual(frames.map((f) => [...f]), payloads.map((p) => [...p]));
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  void it('property: an oversized frame is refused after the same good frames, however the stream is split', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ minLength: 1, maxLength: 64 }), { maxLength: 10 }),
-        fc.integer({ min: 65, max: 0xffff_ffff }),
-        fc.array(fc.nat(), { maxLength: 20 }),
-        (good, badLength, cuts) => {
-          const prefix = Buffer.alloc(4);
-          prefix.writeUInt32BE(badLength, 0);
-          const stream = Buffer.concat([...good.map((p) => encodeFrame(p)), prefix, Buffer.alloc(8)]);
-          const { frames, error } = decodeAll(split(stream, cuts.map((c) => c % (stream.length + 1))), 64);
-          assert.equal(frames.length, good.length);
-          assert.equal(error, `frame length ${badLength} exceeds frameBytesMax 64`);
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
+    void it(`property (${via}): an oversized frame is refused after the same good frames, however the stream is split`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.uint8Array({ minLength: 1, maxLength: 64 }), { maxLength: 10 }),
+          fc.integer({ min: 65, max: 0xffff_ffff }),
+          fc.array(fc.nat(), { maxLength: 20 }),
+          (good, badLength, cuts) => {
+            const prefix = Buffer.alloc(4);
+            prefix.writeUInt32BE(badLength, 0);
+            const stream = Buffer.concat([...good.map((p) => encodeFrame(p)), prefix, Buffer.alloc(8)]);
+            const { frames, error } = decodeAll(split(stream, cuts.map((c) => c % (stream.length + 1))), 64, via);
+            assert.equal(frames.length, good.length);
+            assert.equal(error, `frame length ${badLength} exceeds frameBytesMax 64`);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  }
 });
 
 void describe('FrameArena', () => {

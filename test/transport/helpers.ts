@@ -184,8 +184,8 @@ export class CollectingHandler implements TransportHandler {
     return this.refusal;
   }
 
-  onFrame(from: Address, frame: Buffer): void {
-    this.frames.push({ from, frame: Buffer.from(frame) });
+  onFrame(from: Address, bytes: Buffer, start: number, end: number): void {
+    this.frames.push({ from, frame: Buffer.from(bytes.subarray(start, end)) });
     this.changed.notify();
   }
 

@@ -19,9 +19,9 @@ void describe('memory network fault seam (virtual time)', () => {
     constructor(private readonly rt: VirtualRuntime) {
       super();
     }
-    override onFrame(from: Address, frame: Buffer): void {
+    override onFrame(from: Address, bytes: Buffer, start: number, end: number): void {
       this.times.push(this.rt.now);
-      super.onFrame(from, frame);
+      super.onFrame(from, bytes, start, end);
     }
   }
 

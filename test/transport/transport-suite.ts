@@ -91,7 +91,9 @@ export function transportSuite(harness: TransportHarness): void {
         scratch.writeUInt32BE(i, 0);
         const length = 4 + (i % 64);
         scratch.fill(i & 0xff, 4, length);
-        a.transport.send(b.address, scratch.subarray(0, length));
+        // Half as a view, half as the first `length` bytes of the whole buffer (how encoders send).
+        if (i % 2 === 0) a.transport.send(b.address, scratch.subarray(0, length));
+        else a.transport.send(b.address, scratch, length);
         b.transport.send(a.address, seqFrame(i, i % 7));
         scratch.fill(0xee);
       }
@@ -120,6 +122,8 @@ export function transportSuite(harness: TransportHarness): void {
 
       assert.throws(() => a.transport.send(b.address, Buffer.alloc(frameBytesMax + 1)), RangeError);
       assert.throws(() => a.transport.send(b.address, new Uint8Array(0)), RangeError);
+      assert.throws(() => a.transport.send(b.address, Buffer.alloc(4), 5), RangeError, 'length beyond the frame');
+      assert.throws(() => a.transport.send(b.address, Buffer.alloc(4), 0), RangeError, 'zero length');
 
       a.transport.send(b.address, Buffer.from('before'));
       a.transport.send(b.address, big);
