@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { measureTcpLimit } from './micro/tcp-limit.js';
+import { measureTcpLimit, startTcpLatencyRig, type TcpLatencyResult } from './micro/tcp-limit.js';
 import { BENCH_DIR, BenchCluster, BUSY_POLL_US, DEFAULT_DETECTOR, MemberPool, REPO_ROOT, type ClusterOptions, type Member, type MemberWorker } from './lib/cluster.js';
 import { cpuWindow, systemIdle, type CpuShare } from './lib/cpu.js';
 import { spawnWorker, type Worker } from './lib/ipc.js';
@@ -260,6 +260,9 @@ interface CounterPhase {
   readonly seq: SequentialResult[];
   /** The same sequential runs from a second load member that busy-polls (invocation.busyPollUs). */
   readonly seqPoll: SequentialResult[];
+  /** The latency floor (raw Node TCP through the same hops, nothing else running), per run. */
+  readonly floorSleep: TcpLatencyResult[];
+  readonly floorPoll: TcpLatencyResult[];
   /** CPU of every process during the busy-polling sequential runs. */
   readonly seqPollCpu: Record<string, CpuShare>[];
   readonly anchorConc: ConcurrentResult[];
@@ -303,7 +306,7 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
     const poll = cluster.member(4).worker;
     const placement = await load.call('prepareCounters', { count: s.counters, prefix: `b${backups}c`, backupCount: backups });
     await poll.call('prepareCounters', { count: s.counters, prefix: `b${backups}p`, backupCount: backups });
-    const phase: CounterPhase = { backups, placement, conc: [], seq: [], seqPoll: [], seqPollCpu: [], anchorConc: [], anchorSeq: [], tcp: [], cpu: [], anchorCpu: [], verify: [], anchorVerify: [], heapMB: {}, loopDelayMaxMs: {} };
+    const phase: CounterPhase = { backups, placement, conc: [], seq: [], seqPoll: [], floorSleep: [], floorPoll: [], seqPollCpu: [], anchorConc: [], anchorSeq: [], tcp: [], cpu: [], anchorCpu: [], verify: [], anchorVerify: [], heapMB: {}, loopDelayMaxMs: {} };
     const pids = clusterPids(cluster);
     // Warm-up pass (not measured): JIT, connections.
     await load.call('concurrent', { concurrency: s.concurrency, warmupMs: 0, durationMs: s.warmPassMs });
@@ -312,6 +315,9 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
     await anchor?.warm();
     const conc = { concurrency: s.concurrency, warmupMs: s.concWarmupMs, durationMs: s.concMs };
     const seq = { warmupMs: s.seqWarmupMs, durationMs: s.seqMs };
+    // The floor under the sequential figures: raw sockets through the same number of hops.
+    const floorRig = backups <= 1 ? await startTcpLatencyRig(backups === 0 ? 2 : 4) : null;
+    const stopFloor = floorRig === null ? null : track(() => floorRig.stop());
     for (let run = 0; run < s.runs; run++) {
       const shoalFirst = run % 2 === 0;
       const shoalConc = async (): Promise<void> => {
@@ -356,8 +362,13 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
         noteErrors(`${anchor.label} sequential run ${run + 1}`, r);
         phase.anchorSeq.push(r);
       };
+      const floor = async (): Promise<void> => {
+        if (floorRig === null) return;
+        phase.floorSleep.push(await floorRig.measure(s.seqMs / 1000, false));
+        phase.floorPoll.push(await floorRig.measure(s.seqMs / 1000, true));
+      };
       // Alternate which side goes first (ABBA), so drift on a noisy machine cancels out.
-      for (const step of shoalFirst ? [shoalConc, anchorConc, tcp, shoalSeq, anchorSeq, shoalSeqPoll] : [tcp, anchorConc, shoalConc, shoalSeqPoll, anchorSeq, shoalSeq]) await step();
+      for (const step of shoalFirst ? [shoalConc, anchorConc, tcp, shoalSeq, anchorSeq, shoalSeqPoll, floor] : [floor, tcp, anchorConc, shoalConc, shoalSeqPoll, anchorSeq, shoalSeq]) await step();
       const v = await load.call('verify', null);
       check(`Shoal counters (${backups} sync backups) after run ${run + 1}`, v);
       phase.verify.push(v);
@@ -375,6 +386,7 @@ async function counterPhase(s: Settings, backups: number, port: number, anchor: 
           `; verified ${v.checked} counters (sum ${v.total})`,
       );
     }
+    await stopFloor?.();
     // No gc() here: a full collection of a member's heap can stall it for seconds, long enough
     // for the failure detector to suspect it.
     const mems = await Promise.all(cluster.members.map((m) => m.worker.call('mem', null)));
@@ -542,6 +554,22 @@ function counterRows(phases: readonly CounterPhase[], redisSkipped: string | nul
     };
     sequentialRow(p.seq, '');
     if (p.seqPoll.length > 0) sequentialRow(p.seqPoll, `, caller busy-polls ${BUSY_POLL_US} µs`);
+    // The floor: what bare sockets through the same hops take, and its ratio to the same anchor.
+    const hops = p.backups === 0 ? '2 hops (caller → owner → caller)' : '4 hops (caller → owner → backup → owner → caller)';
+    for (const [results, how] of [
+      [p.floorSleep, 'caller sleeps'],
+      [p.floorPoll, 'caller polls'],
+    ] as const) {
+      if (results.length === 0) continue;
+      rows.push({
+        scenario: `1. floor: raw Node TCP, ${hops}, ${how}`,
+        shoal: `p50 ${fmtSpread(spread(results.map((r) => r.p50us)), fmtUs)}, p99 ${fmtSpread(spread(results.map((r) => r.p99us)), fmtUs)}`,
+        anchor: hasAnchor ? `${anchorSeqName}: p50 ${fmtSpread(spread(p.anchorSeq.map((x) => x.p50us)), fmtUs)}` : skippedAnchor,
+        ratio: hasAnchor && results.length === p.anchorSeq.length ? `p50 ${fmtSpread(ratios(results.map((r) => r.p50us), p.anchorSeq.map((x) => x.p50us)), fmtRatio)}` : 'n/a',
+        target: '',
+        verdict: 'info',
+      });
+    }
     if (p.tcp.length > 0) {
       const r = ratios(
         p.conc.map((x) => x.opsPerSec),

@@ -9,7 +9,11 @@
  *
  * Self-contained on purpose (no Shoal code), so it measures Node and the kernel, not us.
  *
+ * `startTcpLatencyRig` measures the latency floor: one sequential caller through 2 or 4 hops (the
+ * second process relays to a third, as an owner relays a write to its backup).
+ *
  *   node --import tsx bench/micro/tcp-limit.ts [seconds]
+ *   node --import tsx bench/micro/tcp-limit.ts --latency
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -23,6 +27,8 @@ const HEADER_BYTES = 4;
 const PAYLOAD_BYTES = 36;
 const IN_FLIGHT_DEFAULT = 1000;
 const SERVER_FLAG = '--echo-server';
+/** `--relay-server PORT`: forward each frame to the echo server at PORT, and its answer back. */
+const RELAY_FLAG = '--relay-server';
 
 export interface TcpLimitOptions {
   /** Measured seconds (after warm-up). */
@@ -115,12 +121,55 @@ function runEchoServer(): void {
   process.stdin.resume();
 }
 
+/**
+ * A middle hop (the owner in a backed-up write): each frame from a client goes on to the next
+ * process, and each answer from there back to the client that sent the oldest unanswered frame.
+ */
+function runRelayServer(nextPort: number): void {
+  const next = net.connect({ host: HOST, port: nextPort });
+  next.setNoDelay(true);
+  const toNext = new TickWriter(next);
+  const waiting: TickWriter[] = [];
+  const fromNext = new FrameSplitter();
+  next.on('data', (chunk: Buffer) => {
+    fromNext.feed(chunk, (bytes, start, end) => {
+      const client = waiting.shift();
+      if (client === undefined) return;
+      const { target, offset } = client.reserve(end - start);
+      bytes.copy(target, offset, start, end);
+    });
+  });
+  next.on('error', () => process.exit(1));
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const writer = new TickWriter(socket);
+    const splitter = new FrameSplitter();
+    socket.on('data', (chunk: Buffer) => {
+      splitter.feed(chunk, (bytes, start, end) => {
+        waiting.push(writer);
+        const { target, offset } = toNext.reserve(end - start);
+        bytes.copy(target, offset, start, end);
+      });
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  next.once('connect', () => {
+    server.listen({ host: HOST, port: 0 }, () => {
+      const address = server.address();
+      if (typeof address !== 'object' || address === null) throw new Error('relay server has no port');
+      process.stdout.write(`LISTENING ${address.port}\n`);
+    });
+  });
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
+
 // ---- the client ---------------------------------------------------------------------------------
 
-function startServerProcess(): Promise<{ child: ChildProcess; port: number }> {
+function startServerProcess(args: readonly string[] = [SERVER_FLAG]): Promise<{ child: ChildProcess; port: number }> {
   const file = fileURLToPath(import.meta.url);
   const root = resolve(dirname(file), '..', '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', file, SERVER_FLAG], {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -218,6 +267,99 @@ export async function measureTcpLimit(opts: TcpLimitOptions): Promise<TcpLimitRe
   }
 }
 
+// ---- the latency floor ----------------------------------------------------------------------------
+
+/** The rig of the latency floor: the processes stay up between measurements. */
+export interface TcpLatencyRig {
+  /** Sequential round trips for `seconds` (after a short warm-up); the client polls or sleeps while it waits. */
+  measure(seconds: number, callerPolls: boolean): Promise<TcpLatencyResult>;
+  stop(): Promise<void>;
+}
+
+export interface TcpLatencyResult {
+  readonly p50us: number;
+  readonly p99us: number;
+  readonly roundTrips: number;
+}
+
+/**
+ * Sequential round trips of ~40-byte frames through 2 or 4 one-way hops between Node.js processes
+ * that do nothing else: the floor under Shoal's sequential latency on this machine (same framing,
+ * same per-tick writes, no decoding, no partition queue, no promises in the servers).
+ * `hops` 2: client → echo → client (an unreplicated call); 4: client → relay → echo → relay →
+ * client (a call with one synchronous backup, whose ack returns through the owner).
+ */
+export async function startTcpLatencyRig(hops: 2 | 4): Promise<TcpLatencyRig> {
+  const echo = await startServerProcess();
+  const children = [echo.child];
+  const stop = async (): Promise<void> => {
+    for (const child of children.reverse()) await stopServerProcess(child);
+  };
+  let socket: net.Socket;
+  try {
+    let port = echo.port;
+    if (hops === 4) {
+      const relay = await startServerProcess([RELAY_FLAG, String(echo.port)]);
+      children.push(relay.child);
+      port = relay.port;
+    }
+    socket = await connect(port);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const writer = new TickWriter(socket);
+  const splitter = new FrameSplitter();
+  let answered: (() => void) | null = null;
+  socket.on('data', (chunk: Buffer) => splitter.feed(chunk, () => answered?.()));
+  // One polling chain at most: it re-arms itself while a round trip waits, and ends otherwise.
+  let waiting = false;
+  let polling = false;
+  const poll = (): void => {
+    if (waiting) setImmediate(poll);
+    else polling = false;
+  };
+  const roundTrip = (callerPolls: boolean): Promise<void> =>
+    new Promise<void>((done) => {
+      answered = () => {
+        waiting = false;
+        answered = null;
+        done();
+      };
+      const { target, offset } = writer.reserve(HEADER_BYTES + PAYLOAD_BYTES);
+      target.writeUInt32BE(PAYLOAD_BYTES, offset);
+      target.fill(0x2a, offset + HEADER_BYTES, offset + HEADER_BYTES + PAYLOAD_BYTES);
+      if (callerPolls) {
+        waiting = true;
+        if (!polling) {
+          polling = true;
+          setImmediate(poll);
+        }
+      }
+    });
+  return {
+    async measure(seconds: number, callerPolls: boolean): Promise<TcpLatencyResult> {
+      if (!(seconds > 0)) throw new RangeError(`seconds must be positive, got ${seconds}`);
+      const warmupUntil = performance.now() + Math.min(200, seconds * 200);
+      while (performance.now() < warmupUntil) await roundTrip(callerPolls);
+      const samples: number[] = [];
+      const until = performance.now() + seconds * 1000;
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        await roundTrip(callerPolls);
+        samples.push((performance.now() - t0) * 1000);
+      }
+      samples.sort((x, y) => x - y);
+      const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(samples.length * q))];
+      return { p50us: at(0.5), p99us: at(0.99), roundTrips: samples.length };
+    },
+    async stop(): Promise<void> {
+      socket.destroy();
+      await stop();
+    },
+  };
+}
+
 // ---- entry point --------------------------------------------------------------------------------
 
 const invokedDirectly = process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url;
@@ -225,6 +367,26 @@ const invokedDirectly = process.argv[1] !== undefined && pathToFileURL(process.a
 if (invokedDirectly) {
   if (process.argv.includes(SERVER_FLAG)) {
     runEchoServer();
+  } else if (process.argv.includes(RELAY_FLAG)) {
+    runRelayServer(Number(process.argv[process.argv.indexOf(RELAY_FLAG) + 1]));
+  } else if (process.argv.includes('--latency')) {
+    const run = async (): Promise<void> => {
+      for (const hops of [2, 4] as const) {
+        const rig = await startTcpLatencyRig(hops);
+        try {
+          for (const callerPolls of [false, true]) {
+            const r = await rig.measure(2, callerPolls);
+            console.log(`${hops} hops, caller ${callerPolls ? 'polls' : 'sleeps'}: p50 ${r.p50us.toFixed(0)} µs, p99 ${r.p99us.toFixed(0)} µs (${r.roundTrips} round trips)`);
+          }
+        } finally {
+          await rig.stop();
+        }
+      }
+    };
+    run().catch((err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
   } else {
     const seconds = Number(process.argv[2] ?? 5);
     measureTcpLimit({ seconds })
