@@ -22,12 +22,23 @@ export interface TcpTransportTuning {
   readonly handshakeTimeoutMs: number;
   /** Initial size of each connection's write arena. */
   readonly arenaBytesInitial: number;
+  /**
+   * A connection whose arena holds this much is written at once rather than at the end of the
+   * event-loop turn. Why: with a deep pipeline, a member that answers a thousand calls read in
+   * one turn would otherwise send nothing until it answered the last, and its peer would idle
+   * until then — the two processes took turns. Writing every few KiB lets the peer start on the
+   * first answers while the rest are computed: measured on 2 cores, a member and one caller with
+   * 1000 calls in flight went from 558k to 919k calls/s at 8 KiB (4 KiB: 898k, 32 KiB: 860k),
+   * with no change for a 4-process cluster. Small batches still go out once per turn.
+   */
+  readonly flushEarlyBytes: number;
 }
 
 export const TCP_TUNING_DEFAULTS: TcpTransportTuning = {
   connectTimeoutMs: 10_000,
   handshakeTimeoutMs: 10_000,
   arenaBytesInitial: ARENA_BYTES_INITIAL,
+  flushEarlyBytes: 8 * 1024,
 };
 
 type OutboundState = 'connecting' | 'open' | 'closed';
@@ -108,7 +119,8 @@ function closeServer(server: net.Server): Promise<void> {
  *   transport.ts).
  * - Per-tick batching: `send` copies the frame (with its length prefix) into the connection's
  *   arena and marks the connection dirty; one `runtime.timers.defer` per event-loop turn flushes
- *   every dirty connection with ONE `socket.write` each.
+ *   every dirty connection with ONE `socket.write` each — or earlier, once an arena holds
+ *   `flushEarlyBytes` (see TcpTransportTuning).
  * - Back-pressure: when `write` returns false the connection waits for 'drain' and keeps
  *   accumulating. When the bytes queued for a peer (arena + socket buffer) would exceed
  *   `peerQueueBytesMax`, the connection is closed, its queued frames dropped and the peer
@@ -213,7 +225,9 @@ export class TcpTransport implements Transport {
       return;
     }
     conn.arena.append(frame, true, length);
-    if (conn.state === 'open') this.markDirty(conn);
+    if (conn.state !== 'open') return;
+    if (conn.arena.used >= this.tuning.flushEarlyBytes && !conn.waitingDrain) this.flush(conn);
+    else this.markDirty(conn);
   }
 
   disconnect(peer: Address): void {

@@ -101,6 +101,34 @@ void describe('tcp transport back-pressure', () => {
     }
   });
 
+  void it('writes an arena that reached flushEarlyBytes at once, and smaller batches at the end of the turn', async () => {
+    const handler = new CollectingHandler();
+    const transport = new TcpTransport(testOptions(BASE_PORT, { frameBytesMax: FRAME_BYTES }), realRuntime(), new CollectingLogger(), { flushEarlyBytes: 4096 });
+    try {
+      await transport.start(handler);
+      transport.send(peer, Buffer.alloc(10, 1));
+      await reader.changed.until(() => reader.socket !== null, 'the reader accepts');
+      // Connected and the first frame written (stats count bytes handed to the socket).
+      for (let turns = 0; transport.stats().framesSent === 0; turns++) {
+        assert.ok(turns < 100_000, 'the first frame was never written');
+        await nextTick();
+      }
+      const before = transport.stats().bytesSent;
+      const frame = Buffer.alloc(100, 7);
+      transport.send(peer, frame);
+      assert.equal(transport.stats().bytesSent, before, 'a small batch waits for the end of the turn');
+      for (let i = 0; i < 40; i++) transport.send(peer, frame);
+      const during = transport.stats().bytesSent;
+      assert.ok(during > before, 'an arena past flushEarlyBytes went out within the turn');
+      assert.ok(during - before >= 4096 && during - before < 41 * 104, `wrote ${during - before} bytes early`);
+      await nextTick();
+      assert.equal(transport.stats().bytesSent, before + 41 * (100 + 4), 'the rest at the end of the turn');
+    } finally {
+      reader.resume(); // a paused socket would never see the close, and keep the server open
+      await transport.close();
+    }
+  });
+
   void it('drops the peer once peerQueueBytesMax would be exceeded while it does not read', async () => {
     const handler = new CollectingHandler();
     const peerQueueBytesMax = 4 * 1024 * 1024;
