@@ -60,9 +60,11 @@ const shortStringBytes = 32;
 /**
  * Direct-mapped cache of recently decoded short ASCII strings: one string per slot, with a copy of
  * its bytes so a hit is verified byte for byte (a collision only costs a miss). Bounded at
- * asciiCacheSlots * shortStringBytes bytes plus the strings.
+ * asciiCacheSlots * shortStringBytes bytes (256 KiB) plus the strings. 8192 slots rather than 2048:
+ * a working set of a thousand object names collided often enough in 2048 to cost 40 % more per
+ * decode (62 -> 44 ns, bench of 1000 names + a service name).
  */
-const asciiCacheSlots = 2048;
+const asciiCacheSlots = 8192;
 const asciiCacheStrings: string[] = new Array<string>(asciiCacheSlots).fill('');
 const asciiCacheBytes = new Uint8Array(asciiCacheSlots * shortStringBytes);
 
