@@ -37,6 +37,9 @@ export interface MemberList {
    * version) and takes a same-term list only from its own master: versions alone compared lists
    * of two masters that each counted on, and a master cut off by a partition got its stale lists
    * accepted by the other side's members at the heal (found by the namespace chaos run).
+   * Terms are not unique, though: two members taking over from the same list count the same next
+   * term, so a member whose master is silent also takes the list of the member that succeeds it,
+   * whatever its (term, version) (see `successorOfSilentMaster`).
    * Absent in lists of older peers: 0.
    */
   readonly term?: number;
@@ -327,7 +330,13 @@ export class MembershipCore {
   }
 
   private handleMemberList(from: string, list: MemberList, now: number): MembershipEffect[] {
-    if (this.stateValue === 'member') {
+    // Our master is silent and the sender is the member our own takeover rule says succeeds it:
+    // its list is taken whatever its (term, version). Terms are not unique: two members that each
+    // took over from the same list (one cut off when the other published) both count the next
+    // term, and a member holding the dead one's list refused the live one's lists of that term for
+    // good, as they came from a member that was not its master (seed 1626).
+    const fromSuccessor = this.successorOfSilentMaster(now)?.address === from;
+    if (this.stateValue === 'member' && !fromSuccessor) {
       // Newer means a later term, or a later version of our own master's term (see MemberList.term).
       const term = list.term ?? 0;
       const ours = this.listValue.term ?? 0;
@@ -398,6 +407,14 @@ export class MembershipCore {
     if (master && uuid === master.uuid && listVersion > this.listValue.version) {
       return [this.send(from, { type: 'list-request', uuid: this.local.uuid })];
     }
+    // Our master is silent and this is the member that succeeds it: ask for its list. Its
+    // heartbeat's (term, version) may equal ours although the lists differ (two takeovers from
+    // the same list each count the same next term and version), so neither side would see
+    // that we are behind, and a list it published before our master fell silent was refused.
+    // A member that has not taken over yet ignores the request.
+    if (this.successorOfSilentMaster(now)?.uuid === uuid) {
+      return [this.send(from, { type: 'list-request', uuid: this.local.uuid })];
+    }
     // A member behind our list missed its publication (a connection reset lost it, or the master
     // that sent it died first). Each list is published once and a member asks only the master it
     // knows for a newer one, so it would follow a dead master for good (seed 6): send it ours.
@@ -422,8 +439,7 @@ export class MembershipCore {
         effects.push(this.send(m.address, { type: 'heartbeat', uuid: this.local.uuid, listVersion: this.listValue.version, listTerm: this.listValue.term ?? 0 }));
       }
     }
-    const silent = (m: MemberInfo): boolean =>
-      m.uuid !== this.local.uuid && now - (this.lastHeard.get(m.uuid) ?? now) > this.options.maxNoHeartbeatMs;
+    const silent = (m: MemberInfo): boolean => this.isSilent(m, now);
 
     if (this.isMaster()) {
       const dead = this.listValue.members.filter(silent);
@@ -441,6 +457,23 @@ export class MembershipCore {
       effects.push(...this.publish(this.nextList(members, true), now));
     }
     return effects;
+  }
+
+  private isSilent(m: MemberInfo, now: number): boolean {
+    return m.uuid !== this.local.uuid && now - (this.lastHeard.get(m.uuid) ?? now) > this.options.maxNoHeartbeatMs;
+  }
+
+  /**
+   * The member expected to have taken over from our silent master: the oldest member older than
+   * us that we still hear (the takeover rule of `tickMember`, seen from a younger member). Null
+   * when we are not a member, are master, still hear our master, or would take over ourselves.
+   */
+  private successorOfSilentMaster(now: number): MemberInfo | null {
+    if (this.stateValue !== 'member' || this.isMaster()) return null;
+    const members = this.listValue.members;
+    const localIndex = members.findIndex((m) => m.uuid === this.local.uuid);
+    const successor = members.slice(0, localIndex).find((m) => !this.isSilent(m, now));
+    return successor !== undefined && successor.uuid !== members[0]?.uuid ? successor : null;
   }
 
   private isMemberUuid(uuid: string): boolean {

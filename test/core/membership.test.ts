@@ -307,6 +307,36 @@ describe('membership transcript', () => {
     assert.ok(a.list.members.some((m) => m.uuid === c.uuid));
   });
 
+  it('a member holding a dead master\'s list takes the same-term list of the member that succeeded it (regression: seed 1626)', () => {
+    const {
+      w,
+      nodes: [, b, c, d],
+    } = cluster(5701, 5702, 5703, 5704);
+    // The master a dies; b takes over, and its lists to c are lost (c still hears b's heartbeats).
+    w.down.add('127.0.0.1:5701');
+    w.lose = (from, to, m) => from === '127.0.0.1:5702' && to === '127.0.0.1:5703' && m.type === 'member-list';
+    w.tick(opts.maxNoHeartbeatMs + 1000);
+    assert.equal(b.isMaster(), true);
+    assert.deepEqual(d.list, b.list);
+    const held = d.list;
+    // b dies too: c takes over from the list a published, and counts the same next term and
+    // version. Its list to d is lost (d, hearing b until the same moment, could take it at once).
+    w.lose = (from, to, m) => from === '127.0.0.1:5703' && to === '127.0.0.1:5704' && m.type === 'member-list';
+    w.down.add('127.0.0.1:5702');
+    w.tick(opts.maxNoHeartbeatMs + 1000);
+    assert.equal(c.isMaster(), true);
+    assert.deepEqual([c.list.term, c.list.version], [held.term, held.version], 'two lists with the same term and version');
+    assert.deepEqual(d.list, held);
+    // d heard c all along, so c, not d, succeeds the silent b. Their heartbeats show the same
+    // (term, version), so c never re-sends: d asks c for its list on c's next heartbeat and
+    // takes it although c is not its master.
+    w.lose = () => false;
+    w.tick(2 * opts.heartbeatIntervalMs);
+    assert.deepEqual(d.list, c.list);
+    assert.deepEqual(d.list.members.map((m) => m.address), ['127.0.0.1:5703', '127.0.0.1:5704']);
+    assert.equal(d.isMaster(), false);
+  });
+
   it('orders addresses by host then port number', () => {
     assert.deepEqual(['127.0.0.1:5710', '127.0.0.1:5702', '127.0.0.1:999'].sort(compareAddress), ['127.0.0.1:999', '127.0.0.1:5702', '127.0.0.1:5710']);
   });
