@@ -86,6 +86,9 @@ export interface OperationServiceDeps {
   readonly answerWait?: AnswerWait | null;
 }
 
+/** How often the coarse clock is read and call deadlines are checked. */
+const SWEEP_INTERVAL_MS = 100;
+
 const enum RetryReason {
   NOT_OWNER = 'not the owner',
   NOT_ASSIGNED = 'partition not assigned',
@@ -121,7 +124,10 @@ class Invocation implements ResponseTarget {
     readonly partitionId: number,
     /** Fixed target of a member invocation; null for partition invocations. */
     readonly memberTarget: Address | null,
-    readonly deadline: number,
+    /** From the coarse clock; moved later by the sweep if that clock was stale (see sweepDeadlines). */
+    public deadline: number,
+    /** The coarse clock's tick when the call was made. */
+    readonly bornTick: number,
   ) {}
 
   private key: OrderKey | null | undefined = undefined;
@@ -220,7 +226,10 @@ class AckRound {
     readonly target: ResponseTarget,
     readonly response: unknown,
     waitingOn: string[],
-    readonly deadline: number,
+    /** From the coarse clock; moved later by the sweep if that clock was stale (see sweepDeadlines). */
+    public deadline: number,
+    /** The coarse clock's tick when the round began. */
+    readonly bornTick: number,
   ) {
     this.waitingOn = waitingOn;
     this.held = new Promise<void>((release) => {
@@ -265,6 +274,8 @@ export class OperationServiceImpl implements OperationService {
    * precision, and reading the clock per call was a measurable share of a local call.
    */
   private coarseNow = 0;
+  /** Counts the coarse clock's refreshes: tells which calls were stamped with the current reading. */
+  private coarseTick = 0;
 
   constructor(deps: OperationServiceDeps) {
     this.deps = deps;
@@ -279,7 +290,7 @@ export class OperationServiceImpl implements OperationService {
 
   start(): void {
     this.coarseNow = this.deps.runtime.clock.now();
-    this.sweepTimer = this.deps.runtime.timers.every(100, () => this.sweepDeadlines());
+    this.sweepTimer = this.deps.runtime.timers.every(SWEEP_INTERVAL_MS, () => this.sweepDeadlines());
   }
 
   /** Fails every pending call; used at shutdown. */
@@ -328,7 +339,7 @@ export class OperationServiceImpl implements OperationService {
   invoke(serviceName: string, op: Operation, partitionId: number, memberTarget: Address | null, timeoutMs: number): Promise<unknown> {
     if (!this.deps.isRunning()) return Promise.reject(new InstanceNotActiveError('this Shoal instance is not running'));
     return new Promise<unknown>((resolve, reject) => {
-      const inv = new Invocation(this, op, serviceName, partitionId, memberTarget, this.coarseNow + timeoutMs);
+      const inv = new Invocation(this, op, serviceName, partitionId, memberTarget, this.coarseNow + timeoutMs, this.coarseTick);
       inv.resolve = resolve;
       inv.reject = reject;
       op._serviceName = serviceName;
@@ -424,12 +435,22 @@ export class OperationServiceImpl implements OperationService {
   }
 
   private sweepDeadlines(): void {
-    const now = (this.coarseNow = this.deps.runtime.clock.now());
+    const now = this.deps.runtime.clock.now();
+    // After an event-loop stall the coarse clock was stale for as long as the stall: calls made
+    // since its last reading were stamped up to that much too early, and would time out early
+    // (or at once, for a stall longer than their timeout). Move their deadlines by the staleness
+    // beyond one sweep interval, so none ends more than an interval before it should.
+    const stale = now - this.coarseNow - SWEEP_INTERVAL_MS;
+    const tick = this.coarseTick;
+    this.coarseNow = now;
+    this.coarseTick++;
     this.lowWater = this.pending.lowWater();
     for (const inv of this.pending.values()) {
+      if (stale > 0 && inv.bornTick === tick) inv.deadline += stale;
       if (now >= inv.deadline && inv.retryTimer === null) this.fail(inv, this.timeoutError(inv, 'no response'));
     }
     for (const [id, round] of this.pendingAcks) {
+      if (stale > 0 && round.bornTick === tick) round.deadline += stale;
       if (now >= round.deadline) {
         this.pendingAcks.delete(id);
         this.finishRound(round, false);
@@ -650,7 +671,7 @@ export class OperationServiceImpl implements OperationService {
       this.deps.transport.send(shadow.address, out.backing, out.position());
     }
     if (syncTargets.length === 0) return null;
-    const round = new AckRound(partitionId, op, target, response, syncTargets, this.coarseNow + this.deps.settings.backupAckTimeoutMs);
+    const round = new AckRound(partitionId, op, target, response, syncTargets, this.coarseNow + this.deps.settings.backupAckTimeoutMs, this.coarseTick);
     this.pendingAcks.set(ackId, round);
     return round;
   }
