@@ -87,4 +87,15 @@ export class MapProxy<K, V> extends AbstractDistributedObject<MapService> implem
   async clear(): Promise<void> {
     await this.onEveryPartition<number>(() => new MapClearOperation(this.name));
   }
+
+  /**
+   * Clears the map through its partitions first, then removes its proxies on every member. The
+   * clear is ordered with each partition's migrations and backups (a frozen partition answers
+   * RETRY until its new owner has it); the proxy removal alone empties each member's stores
+   * outside the partitions, where a copy in flight could land afterwards and bring entries back.
+   */
+  override async destroy(): Promise<void> {
+    await this.clear();
+    await super.destroy();
+  }
 }

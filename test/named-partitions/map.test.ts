@@ -215,4 +215,25 @@ describe('built-in map', { concurrency: 1 }, () => {
     assert.equal(await map.size(), 1);
     assert.equal(await map.get('np-1999'), undefined);
   });
+
+  it('destroy while partitions migrate: no entry of the destroyed map survives anywhere (regression: destroy emptied stores outside the partitions, and chunks still in flight brought entries back)', async () => {
+    // Small chunks, one migration at a time: the join's copies are still running when destroy starts.
+    const c = new TestCluster({ basePort: 18460, clusterName: 'np-map-destroy-migrating', config: () => ({ migration: { concurrentMax: 1, chunkBytesMax: 1024 } }) });
+    cluster = c;
+    const [a] = await c.start('A', 'B');
+    const map = await a.getMap<string, string>('gone');
+    const kept = await a.getMap<string, number>('kept');
+    const value = 'v'.repeat(100);
+    await Promise.all(Array.from({ length: 20_000 }, (_, i) => map.put(`k${i}`, value)));
+    await kept.put('x', 1);
+    await c.start('C');
+    const migrating = !a.getPartitionService().isClusterSafe();
+    await map.destroy();
+    for (const m of c.members.values()) await m.getPartitionService().waitForMigrations({ timeout: 60_000 });
+    const left = (m: ShoalInstance): number => m.getNodeEngine().getService<MapService>('shoal:map').stores.reduce((n, s) => n + (s.maps.get('gone')?.size ?? 0), 0);
+    for (const [name, m] of c.members) assert.equal(left(m), 0, `entries of the destroyed map on ${name} (destroy began while migrating: ${migrating})`);
+    assert.ok(migrating, 'destroy began while partitions were migrating (else this test proves nothing)');
+    assert.equal(await (await a.getMap<string, string>('gone')).size(), 0, 'a new map of that name starts empty');
+    assert.equal(await kept.get('x'), 1, 'other maps keep their data');
+  });
 });
