@@ -4,9 +4,10 @@
  * sleeping in epoll until the answer arrives.
  *
  * Why: on a virtual machine a sleeping process whose CPU went idle is woken by an interrupt that
- * costs tens of microseconds, on every hop. Measured on this project's 2-core machine with raw
- * Node.js sockets (scratch experiment, median round trip): ping-pong 87 µs sleeping, 29 µs when
- * the caller polls; a three-process chain 102 µs → 48 µs. Only the *caller* polls: a member that
+ * costs tens of microseconds, on every hop. Measured on this project's 2-core machine with bare
+ * Node.js sockets (`node --import tsx bench/micro/tcp-limit.ts --latency`, median round trip):
+ * 2 hops ~90 µs sleeping, ~30 µs when the caller polls; the 4 hops of a backed-up write ~110 µs
+ * → ~47 µs. Only the *caller* polls: a member that
  * serves or waits for backup acks keeps sleeping, because a poller on every process of a chain
  * (more processes than cores) made the chain ten times slower — the pollers took the cores from
  * the process that had work.
