@@ -98,22 +98,32 @@ class FrameSplitter {
 
 // ---- the echo server (child process) -----------------------------------------------------------
 
-function runEchoServer(): void {
-  const server = net.createServer((socket) => {
+/** Queues `bytes[start, end)` (a whole frame, prefix included) on `writer`. */
+function copyFrame(writer: TickWriter, bytes: Buffer, start: number, end: number): void {
+  const { target, offset } = writer.reserve(end - start);
+  bytes.copy(target, offset, start, end);
+}
+
+/** A server whose connections each get a TickWriter, with every whole frame handed to `onFrame`. */
+function frameServer(onFrame: (writer: TickWriter, bytes: Buffer, start: number, end: number) => void): net.Server {
+  return net.createServer((socket) => {
     socket.setNoDelay(true);
     const writer = new TickWriter(socket);
     const splitter = new FrameSplitter();
-    socket.on('data', (chunk: Buffer) => {
-      splitter.feed(chunk, (bytes, start, end) => {
-        const { target, offset } = writer.reserve(end - start);
-        bytes.copy(target, offset, start, end);
-      });
-    });
+    socket.on('data', (chunk: Buffer) => splitter.feed(chunk, (bytes, start, end) => onFrame(writer, bytes, start, end)));
     socket.on('error', () => socket.destroy());
   });
+}
+
+function runEchoServer(): void {
+  serveUntilParentDone(frameServer(copyFrame));
+}
+
+/** Listens on a free loopback port, tells the parent which, and exits when the parent is done. */
+function serveUntilParentDone(server: net.Server): void {
   server.listen({ host: HOST, port: 0 }, () => {
     const address = server.address();
-    if (typeof address !== 'object' || address === null) throw new Error('echo server has no port');
+    if (typeof address !== 'object' || address === null) throw new Error('server has no port');
     process.stdout.write(`LISTENING ${address.port}\n`);
   });
   // The parent closes our stdin when it is done (or dies): exit then.
@@ -134,34 +144,15 @@ function runRelayServer(nextPort: number): void {
   next.on('data', (chunk: Buffer) => {
     fromNext.feed(chunk, (bytes, start, end) => {
       const client = waiting.shift();
-      if (client === undefined) return;
-      const { target, offset } = client.reserve(end - start);
-      bytes.copy(target, offset, start, end);
+      if (client !== undefined) copyFrame(client, bytes, start, end);
     });
   });
   next.on('error', () => process.exit(1));
-  const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
-    const writer = new TickWriter(socket);
-    const splitter = new FrameSplitter();
-    socket.on('data', (chunk: Buffer) => {
-      splitter.feed(chunk, (bytes, start, end) => {
-        waiting.push(writer);
-        const { target, offset } = toNext.reserve(end - start);
-        bytes.copy(target, offset, start, end);
-      });
-    });
-    socket.on('error', () => socket.destroy());
+  const server = frameServer((writer, bytes, start, end) => {
+    waiting.push(writer);
+    copyFrame(toNext, bytes, start, end);
   });
-  next.once('connect', () => {
-    server.listen({ host: HOST, port: 0 }, () => {
-      const address = server.address();
-      if (typeof address !== 'object' || address === null) throw new Error('relay server has no port');
-      process.stdout.write(`LISTENING ${address.port}\n`);
-    });
-  });
-  process.stdin.on('end', () => process.exit(0));
-  process.stdin.resume();
+  next.once('connect', () => serveUntilParentDone(server));
 }
 
 // ---- the client ---------------------------------------------------------------------------------

@@ -208,17 +208,10 @@ export class CallRecords {
     this.limits = limits;
   }
 
+  /** The record of a call, if the partition still has it (a settled call has none any more). */
   get(partitionId: number, caller: string, callId: number, now: number): CallRecord | undefined {
-    const log = this.byPartition[partitionId]?.get(caller);
-    if (log === undefined) return undefined;
-    const index = log.indexOf(callId);
-    if (index < 0) return undefined;
-    const at = log.at(index);
-    if (now - at > this.limits.recordAgeMaxMs) {
-      log.removeAt(index);
-      return undefined;
-    }
-    return { response: log.response(index), at };
+    const found = this.find(partitionId, caller, callId, now);
+    return found === SETTLED ? undefined : found;
   }
 
   /**
