@@ -80,6 +80,20 @@ describe('CallRecords.isSettled', () => {
   });
 });
 
+describe('CallRecords over a long run', () => {
+  it('keeps answering after the window slid far (its arrays are compacted as records leave the front)', () => {
+    const r = new CallRecords(1, { recordsPerCallerMax: 100, recordAgeMaxMs: 1_000_000 });
+    for (let id = 1; id <= 10_000; id++) r.put(0, 'a/1', id, id * 2, id, id - 5);
+    assert.equal(r.count(0), 6, 'the calls at and above the last low-water mark');
+    for (let id = 9_995; id <= 10_000; id++) assert.equal(r.get(0, 'a/1', id, 10_000)?.response, id * 2);
+    assert.equal(r.get(0, 'a/1', 9_994, 10_000), undefined);
+    // A retry's record lands in order among them, and the count bound still drops the lowest.
+    const bounded = new CallRecords(1, { recordsPerCallerMax: 3, recordAgeMaxMs: 1_000_000 });
+    for (const id of [10, 30, 20, 40]) bounded.put(0, 'a/1', id, id, 0, 0);
+    assert.deepEqual([10, 20, 30, 40].map((id) => bounded.get(0, 'a/1', id, 0)?.response), [undefined, 20, 30, 40]);
+  });
+});
+
 describe('CallRecords against a plain model (property)', () => {
   // The log is a sorted window, not a map: out-of-order puts (retries, imported records), the
   // low-water mark, the count bound and the age limit must still answer exactly as a map would.
