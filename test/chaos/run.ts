@@ -25,6 +25,24 @@
 import { NetnsLab, netnsUnavailable, removeStaleNamespaces } from './netns.js';
 import { DEFAULT_FAULTS, FAULT_KINDS, NETWORK_FAULTS, runChaos, type FaultKind } from './scenario.js';
 
+const USAGE = `npm run chaos -- [--seed S] [--members M] [--rounds R] [--faults LIST]
+  --seed S      schedule seed (default: from the clock; the first line prints the replay command)
+  --members M   data members, at least 3 (default 4)
+  --rounds R    fault rounds (default 8)
+  --faults LIST comma-separated among ${FAULT_KINDS.join(', ')} (default ${DEFAULT_FAULTS.join(',')})`;
+
+const FLAGS = ['--seed', '--members', '--rounds', '--faults'];
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+for (let i = 2; i < process.argv.length; i += 2) {
+  if (!FLAGS.includes(process.argv[i])) {
+    console.error(`chaos: unknown option '${process.argv[i]}'\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
 function value(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? undefined : process.argv[i + 1];

@@ -249,7 +249,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   try {
     await h.run(async () => {
       for (let i = 0; i < o.members; i++) await start();
-      for (let i = 0; i < o.loads; i++) loads.push(await start({ lite: true, name: `load-${String.fromCharCode(97 + i)}` }));
+      // The second load busy-polls (invocation.busyPollUs) so that path also runs under the faults.
+      for (let i = 0; i < o.loads; i++) loads.push(await start({ lite: true, name: `load-${String.fromCharCode(97 + i)}`, busyPollUs: i === 1 ? 200 : 0 }));
       if (lab !== null) o.log(`chaos: namespaces ${lab.base}-*: ${h.live.map((m) => `${m.name} ${hostOf(m).ip}`).join(', ')}`);
       const names = counterNames('chaos', o.counters);
       for (const l of loads) await l.call('prepare', { names });

@@ -155,7 +155,7 @@ function config(s: MemberSpec): Config {
       join: { tcpIp: { enabled: true, members: [...s.seeds] }, multicast: { enabled: false } },
     },
     failureDetector: { heartbeatIntervalMs: s.heartbeatIntervalMs, maxNoHeartbeatMs: s.maxNoHeartbeatMs },
-    invocation: { callTimeoutMs: s.callTimeoutMs, backupAckTimeoutMs: s.backupAckTimeoutMs },
+    invocation: { callTimeoutMs: s.callTimeoutMs, backupAckTimeoutMs: s.backupAckTimeoutMs, busyPollUs: s.busyPollUs ?? 0 },
     migration: {
       gracefulShutdownTimeoutMs: s.gracefulShutdownTimeoutMs,
       ...(s.migrationConcurrentMax !== undefined ? { concurrentMax: s.migrationConcurrentMax } : {}),

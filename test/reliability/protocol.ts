@@ -42,6 +42,8 @@ export interface MemberSpec {
   readonly mapBackupCount?: number;
   /** The built-in map's `async-backup-count`; unset: the map's default (0). */
   readonly mapAsyncBackupCount?: number;
+  /** `invocation.busyPollUs` (unset: off). */
+  readonly busyPollUs?: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
