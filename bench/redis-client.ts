@@ -8,6 +8,8 @@
  * - `incrby-wait`: `INCRBY key 1` and `WAIT 1 0` sent together on the same connection (no round
  *   trip between them, Redis's best case), acknowledged when WAIT reports ≥ 1 replica; concurrent
  *   calls spread over `connections` auto-pipelined connections.
+ * - `incrby-then-wait` (sequential only): `await incrby(key, 1)` then `await wait(1, 0)` — two
+ *   round trips, the way the two calls are usually written.
  * The sequential caller uses one connection with one call outstanding.
  */
 import { Redis } from 'ioredis';
@@ -51,6 +53,7 @@ function checkWait(replicas: number): number {
 
 function incr(conn: Redis, key: string, mode: RedisMode): Promise<unknown> {
   if (mode === 'incrby') return conn.incrby(key, 1);
+  if (mode === 'incrby-then-wait') return conn.incrby(key, 1).then(() => conn.wait(1, 0)).then(checkWait);
   // Both commands leave in the same write (auto-pipelined, or back to back when not).
   const incPromise = conn.incrby(key, 1);
   return Promise.all([incPromise, conn.wait(1, 0).then(checkWait)]);

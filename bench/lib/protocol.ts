@@ -125,7 +125,7 @@ export type MemberCommands = {
   exit: { args: null; result: null };
 };
 
-export type RedisMode = 'incrby' | 'incrby-wait';
+export type RedisMode = 'incrby' | 'incrby-wait' | 'incrby-then-wait';
 
 export type RedisCommands = {
   connect: { args: { port: number; replicaPort: number | null; connections: number; counters: number; prefix: string }; result: null };
