@@ -14,7 +14,6 @@
  * timeout. A retried call carries the same caller identity and call id, and the owner (or a
  * promoted backup) answers it from its call record instead of applying it twice.
  */
-import type { AnswerWait } from './busy-poll.js';
 import type { Address } from '../core/address.js';
 import type { Runtime, TimerHandle } from '../core/runtime.js';
 import { BackupVerdict, CallRecords, ReplicaVersions, SETTLED } from '../core/replica-bookkeeping.js';
@@ -32,6 +31,7 @@ import type { InvocationBuilder, Logger, NodeEngine, OperationService } from '..
 import type { Operation } from '../spi/operation.js';
 import { isBackupAwareOperation, isKeyedOperation } from '../spi/services.js';
 import type { Transport } from '../transport/transport.js';
+import type { AnswerWait } from './busy-poll.js';
 import { InvocationRegistry } from './invocation-registry.js';
 import { Hold, PartitionExecutor, type OrderKey, type TaskResult } from './partition-executor.js';
 import { FrameKind, OpFlags, ResponseStatus, readOperationBody, writeOperationBody } from './wire.js';
@@ -382,9 +382,14 @@ export class OperationServiceImpl implements OperationService {
     // Encoded into the shared output on every attempt (the transport copies it into its write
     // arena): no per-call buffer. A retry carries the same call id, so owners still recognise it.
     const out = this.encodeOperation(inv);
-    this.deps.transport.send(target, out.backing, out.position());
+    this.sendFrom(target, out);
     if (!inv.op.returnsResponse()) this.complete(inv, undefined);
     else this.deps.answerWait?.callSent(this.pending.size);
+  }
+
+  /** Sends what `out` holds; the transport copies it before returning (no view, no buffer per frame). */
+  private sendFrom(to: Address, out: ObjectDataOutput): void {
+    this.deps.transport.send(to, out.backing, out.position());
   }
 
   /** Encodes the call into the shared output (returned), which the transport copies from. */
@@ -664,11 +669,11 @@ export class OperationServiceImpl implements OperationService {
       if (isSync) syncTargets.push(address.key);
       if (this.deps.faults.active && this.deps.faults.dropBackup(partitionId, i)) continue;
       const out = this.encodeBackup(backupOp, serviceName, partitionId, i, version, isSync ? ackId : 0, call, response);
-      this.deps.transport.send(address, out.backing, out.position());
+      this.sendFrom(address, out);
     }
     if (shadow !== null) {
       const out = this.encodeBackup(backupOp, serviceName, partitionId, shadow.replicaIndex, version, 0, call, response);
-      this.deps.transport.send(shadow.address, out.backing, out.position());
+      this.sendFrom(shadow.address, out);
     }
     if (syncTargets.length === 0) return null;
     const round = new AckRound(partitionId, op, target, response, syncTargets, this.coarseNow + this.deps.settings.backupAckTimeoutMs, this.coarseTick);
@@ -836,7 +841,7 @@ export class OperationServiceImpl implements OperationService {
     out.writeLong(ackId);
     out.writeInt(ownerEpoch);
     out.writeBoolean(ok);
-    this.deps.transport.send(to, out.backing, out.position());
+    this.sendFrom(to, out);
   }
 
   private handleBackupAck(from: Address, input: ObjectDataInput): void {
@@ -872,7 +877,7 @@ export class OperationServiceImpl implements OperationService {
       this.respondError(target, error);
       return;
     }
-    this.deps.transport.send(target.remote, out.backing, out.position());
+    this.sendFrom(target.remote, out);
   }
 
   private respondError(target: ResponseTarget, error: unknown): void {
@@ -887,7 +892,7 @@ export class OperationServiceImpl implements OperationService {
     const out = this.beginResponse(target, ResponseStatus.ERROR);
     out.writeUTF(error instanceof Error ? error.name : 'Error');
     out.writeUTF(error instanceof Error ? error.message : String(error));
-    this.deps.transport.send(target.remote, out.backing, out.position());
+    this.sendFrom(target.remote, out);
   }
 
   private respondRetry(target: ResponseTarget, reason: string): void {
@@ -898,7 +903,7 @@ export class OperationServiceImpl implements OperationService {
     if (target.remote === null || target.callId === 0) return;
     const out = this.beginResponse(target, ResponseStatus.RETRY);
     out.writeUTF(reason);
-    this.deps.transport.send(target.remote, out.backing, out.position());
+    this.sendFrom(target.remote, out);
   }
 
   /** The reused output, holding a RESPONSE header. */
@@ -941,8 +946,7 @@ export class OperationServiceImpl implements OperationService {
 
   // --- inbound frames -------------------------------------------------------------------------
 
-  /** Handles one engine frame of kind OPERATION, RESPONSE, BACKUP or BACKUP_ACK. */
-  /** `bytes[start, end)` is the frame; its first byte is `kind`. */
+  /** Handles one engine frame of kind OPERATION, RESPONSE, BACKUP or BACKUP_ACK: `bytes[start, end)`, its first byte `kind`. */
   handleFrame(from: Address, kind: FrameKind, bytes: Buffer, start: number, end: number): void {
     const input = this.input;
     input.reset(bytes, start + 1, end);
