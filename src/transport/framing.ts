@@ -229,8 +229,9 @@ export class FrameArena {
     if (length === payload.length) {
       buffer.set(payload, at);
     } else if (length <= SMALL_COPY_BYTES) {
-      // A loop beats both Buffer#copy (a slow generic path for a few bytes) and set(subarray())
-      // (a view per frame) for the small frames that dominate a call's traffic.
+      // Measured end to end (a member and a caller in one process, CPU per remote call): this
+      // loop 1.8-1.9 µs, Buffer#copy 1.9-2.05 µs, set(subarray()) 2.05 µs (a view per frame).
+      // Alone, Buffer#copy wins from ~40 bytes, but a call's frames are mostly shorter.
       for (let i = 0; i < length; i++) buffer[at + i] = payload[i];
     } else {
       buffer.set(payload.subarray(0, length), at);
