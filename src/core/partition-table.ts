@@ -89,6 +89,16 @@ export class PartitionTable {
     return changed;
   }
 
+  /**
+   * Moves every partition's version `by` ahead, rows unchanged: a new master does it once it
+   * recovered the table, so its rows never reuse a version the dead master gave to a row nobody
+   * alive saw (see `PartitionService.recoverAsNewMaster`).
+   */
+  advanceVersions(by: number): void {
+    assert(Number.isInteger(by) && by > 0, 'advanceVersions: by must be a positive integer');
+    for (let p = 0; p < this.partitionCount; p++) this.versions[p] += by;
+  }
+
   private copyRow(partitionId: number, row: readonly (string | null)[]): boolean {
     const current = this.replicas[partitionId];
     let changed = false;

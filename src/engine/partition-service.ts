@@ -184,6 +184,9 @@ const FINALIZED_REMEMBERED_MAX = 10_000;
 /** After a migration to a member failed, no new migration goes there for this long. */
 const MIGRATION_RETRY_PAUSE_MS = 1000;
 
+/** How far a new master moves every partition version past the newest it recovered (see recoverAsNewMaster). */
+const TAKEOVER_VERSION_MARGIN = 1000;
+
 export class PartitionServiceImpl implements PartitionService {
   readonly table: PartitionTable;
   /** Named partitions; set by the member after construction. */
@@ -566,6 +569,17 @@ export class PartitionServiceImpl implements PartitionService {
       if (asking.length > 0) await new Promise<void>((resolve) => this.deps.runtime.timers.after(100, resolve));
     }
     this.table.tableVersion = tableVersion;
+    // The newest rows the survivors hold may still be older than the dead master's last ones: a
+    // commit it published that only members now gone received (seed 4355: the master left, the
+    // only holder of partition 2's row v2 crashed, and this member, promoting from its v1 row,
+    // published v2 again with another owner: two owners under one version). So every version
+    // moves a margin past what was recovered, and no later row of this master can collide with
+    // one of an earlier master. The margin only has to exceed the changes of one partition that
+    // no survivor saw: commits or promotions of its last moments (it moves a partition once at a
+    // time, and re-sends the table every anti-entropy round to members that missed one), a
+    // handful at most. It stays modest because versions travel as 32-bit ints (backups carry the
+    // owner's row version): 1000 per takeover leaves room for two million takeovers.
+    this.table.advanceVersions(TAKEOVER_VERSION_MARGIN);
     this.recovering = false;
     this.promoteAndPublish(true);
     this.maybeMigrate();
