@@ -208,16 +208,11 @@ export class CallRecords {
     this.limits = limits;
   }
 
-  /** The record of a call, if the partition still has it (a settled call has none any more). */
-  get(partitionId: number, caller: string, callId: number, now: number): CallRecord | undefined {
-    const found = this.find(partitionId, caller, callId, now);
-    return found === SETTLED ? undefined : found;
-  }
-
   /**
    * What the partition knows of a call about to run, with one lookup of its caller: its record
-   * (a retry: answer from it), SETTLED (its caller already settled it: it must not run, see
-   * isSettled), or undefined (run it).
+   * (a retry: answer from it), SETTLED (the caller's low-water mark, as later calls of it brought
+   * to this partition, passed it: a retry still waiting in the partition's queue must not run —
+   * its record may be gone, and running it would apply the call twice), or undefined (run it).
    */
   find(partitionId: number, caller: string, callId: number, now: number): CallRecord | typeof SETTLED | undefined {
     const log = this.byPartition[partitionId]?.get(caller);
@@ -231,16 +226,6 @@ export class CallRecords {
       return undefined;
     }
     return { response: log.response(index), at };
-  }
-
-  /**
-   * Whether the caller has already settled this call (its low-water mark, as later calls of it
-   * brought to this partition, passed it): a retry of it still waiting in the partition's queue
-   * must not run — its record may be gone, and running it would apply the call twice.
-   */
-  isSettled(partitionId: number, caller: string, callId: number): boolean {
-    const log = this.byPartition[partitionId]?.get(caller);
-    return log !== undefined && callId < log.lowWater;
   }
 
   /**

@@ -2,7 +2,6 @@
  * One member: wires transport, membership, partition table, operation service, proxies and the
  * user's services, and runs their lifecycle.
  */
-import { BusyPoll } from './busy-poll.js';
 import { Address } from '../core/address.js';
 import type { MemberInfo, MemberList, MembershipMessage } from '../core/membership.js';
 import type { Runtime } from '../core/runtime.js';
@@ -17,6 +16,7 @@ import { ServiceNotFoundError } from '../spi/errors.js';
 import type { Logger, NodeEngine, OperationService, ProxyService } from '../spi/node-engine.js';
 import { isManagedService, isMigrationAwareService, type MigrationAwareService } from '../spi/services.js';
 import type { Transport, TransportHandler, Hello } from '../transport/transport.js';
+import { BusyPoll } from './busy-poll.js';
 import { ClusterService } from './cluster-service.js';
 import { NO_FAULTS, type FaultSites } from './fault-sites.js';
 import { MalformedMessageError, arr, int, isMembershipType, isRecord, parseMembershipMessage, str } from './guards.js';

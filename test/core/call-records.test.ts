@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallRecords, SETTLED } from '../../src/core/replica-bookkeeping.js';
+import { CallRecords, SETTLED, type CallRecord } from '../../src/core/replica-bookkeeping.js';
+
+/** The record `find` answers with, if any (a settled call has none). */
+function recordOf(r: CallRecords, partitionId: number, caller: string, callId: number, now: number): CallRecord | undefined {
+  const found = r.find(partitionId, caller, callId, now);
+  return found === SETTLED ? undefined : found;
+}
+
+/** Whether `find` says the caller already settled the call. */
+function settled(r: CallRecords, partitionId: number, caller: string, callId: number): boolean {
+  return r.find(partitionId, caller, callId, 0) === SETTLED;
+}
 
 const limits = { recordsPerCallerMax: 5, recordAgeMaxMs: 1000 };
 
@@ -9,10 +20,10 @@ describe('CallRecords', () => {
   it('answers a retried call from its record, per partition and caller', () => {
     const r = new CallRecords(4, limits);
     r.put(1, 'a/1', 10, 'ten', 0, 0);
-    assert.equal(r.get(1, 'a/1', 10, 5)?.response, 'ten');
-    assert.equal(r.get(2, 'a/1', 10, 5), undefined, 'another partition');
-    assert.equal(r.get(1, 'a/2', 10, 5), undefined, 'another incarnation of the caller');
-    assert.equal(r.get(1, 'a/1', 11, 5), undefined, 'another call');
+    assert.equal(recordOf(r, 1, 'a/1', 10, 5)?.response, 'ten');
+    assert.equal(recordOf(r, 2, 'a/1', 10, 5), undefined, 'another partition');
+    assert.equal(recordOf(r, 1, 'a/2', 10, 5), undefined, 'another incarnation of the caller');
+    assert.equal(recordOf(r, 1, 'a/1', 11, 5), undefined, 'another call');
   });
 
   it('drops records below the caller low-water mark once a later call brings it', () => {
@@ -21,31 +32,31 @@ describe('CallRecords', () => {
     assert.equal(r.count(0), 10);
     r.put(0, 'a/1', 11, 11, 0, 8); // calls 1..7 completed at the caller
     assert.equal(r.count(0), 4);
-    assert.equal(r.get(0, 'a/1', 7, 0), undefined);
-    assert.equal(r.get(0, 'a/1', 8, 0)?.response, 8);
+    assert.equal(recordOf(r, 0, 'a/1', 7, 0), undefined);
+    assert.equal(recordOf(r, 0, 'a/1', 8, 0)?.response, 8);
     // A record below the mark (a late backup, a migrated record) is not kept: nobody asks for it.
     r.put(0, 'a/1', 3, 3, 0, 0);
-    assert.equal(r.get(0, 'a/1', 3, 0), undefined);
+    assert.equal(recordOf(r, 0, 'a/1', 3, 0), undefined);
     // Another caller's records are untouched by this caller's mark.
     r.put(0, 'b/1', 2, 'b2', 0, 0);
     r.put(0, 'a/1', 12, 12, 0, 12);
-    assert.equal(r.get(0, 'b/1', 2, 0)?.response, 'b2');
+    assert.equal(recordOf(r, 0, 'b/1', 2, 0)?.response, 'b2');
   });
 
   it('keeps a retried call that is still in flight although later calls completed', () => {
     const r = new CallRecords(1, { ...limits, recordsPerCallerMax: 100 });
     r.put(0, 'a/1', 5, 'five', 0, 5); // call 5 applied; the caller lost the answer and retries
     for (let id = 6; id <= 20; id++) r.put(0, 'a/1', id, id, 0, 5); // its mark stays at 5
-    assert.equal(r.get(0, 'a/1', 5, 0)?.response, 'five');
+    assert.equal(recordOf(r, 0, 'a/1', 5, 0)?.response, 'five');
   });
 
   it('bounds a stalled caller by count and every record by age', () => {
     const r = new CallRecords(1, limits);
     for (let id = 1; id <= 8; id++) r.put(0, 'a/1', id, id, 0, 0);
     assert.equal(r.count(0), 5);
-    assert.equal(r.get(0, 'a/1', 3, 0), undefined, 'oldest dropped first');
-    assert.equal(r.get(0, 'a/1', 4, 0)?.response, 4);
-    assert.equal(r.get(0, 'a/1', 8, 1001), undefined, 'older than recordAgeMaxMs');
+    assert.equal(recordOf(r, 0, 'a/1', 3, 0), undefined, 'oldest dropped first');
+    assert.equal(recordOf(r, 0, 'a/1', 4, 0)?.response, 4);
+    assert.equal(recordOf(r, 0, 'a/1', 8, 1001), undefined, 'older than recordAgeMaxMs');
   });
 
   it('exports live records and imports them elsewhere (migration, replica copy)', () => {
@@ -62,21 +73,21 @@ describe('CallRecords', () => {
     ]);
     const destination = new CallRecords(2, limits);
     destination.import(1, exported);
-    assert.deepEqual(destination.get(1, 'a/1', 2, 30)?.response, { n: 2 });
-    assert.equal(destination.get(1, 'b/7', 9, 30)?.at, 20);
+    assert.deepEqual(recordOf(destination, 1, 'a/1', 2, 30)?.response, { n: 2 });
+    assert.equal(recordOf(destination, 1, 'b/7', 9, 30)?.at, 20);
     destination.clear(1);
     assert.equal(destination.count(1), 0);
   });
 });
 
-describe('CallRecords.isSettled', () => {
+describe('CallRecords: settled calls', () => {
   it('a call below the caller low-water mark is settled (a queued retry of it must not run)', () => {
     const r = new CallRecords(1, { recordsPerCallerMax: 100, recordAgeMaxMs: 1000 });
-    assert.equal(r.isSettled(0, 'a/1', 5), false, 'nothing known about the caller');
+    assert.equal(settled(r, 0, 'a/1', 5), false, 'nothing known about the caller');
     r.put(0, 'a/1', 9, 9, 0, 7);
-    assert.equal(r.isSettled(0, 'a/1', 5), true);
-    assert.equal(r.isSettled(0, 'a/1', 7), false, 'the mark itself is still in flight');
-    assert.equal(r.isSettled(0, 'b/1', 5), false, 'another caller');
+    assert.equal(settled(r, 0, 'a/1', 5), true);
+    assert.equal(settled(r, 0, 'a/1', 7), false, 'the mark itself is still in flight');
+    assert.equal(settled(r, 0, 'b/1', 5), false, 'another caller');
   });
 });
 
@@ -85,12 +96,12 @@ describe('CallRecords over a long run', () => {
     const r = new CallRecords(1, { recordsPerCallerMax: 100, recordAgeMaxMs: 1_000_000 });
     for (let id = 1; id <= 10_000; id++) r.put(0, 'a/1', id, id * 2, id, id - 5);
     assert.equal(r.count(0), 6, 'the calls at and above the last low-water mark');
-    for (let id = 9_995; id <= 10_000; id++) assert.equal(r.get(0, 'a/1', id, 10_000)?.response, id * 2);
-    assert.equal(r.get(0, 'a/1', 9_994, 10_000), undefined);
+    for (let id = 9_995; id <= 10_000; id++) assert.equal(recordOf(r, 0, 'a/1', id, 10_000)?.response, id * 2);
+    assert.equal(recordOf(r, 0, 'a/1', 9_994, 10_000), undefined);
     // A retry's record lands in order among them, and the count bound still drops the lowest.
     const bounded = new CallRecords(1, { recordsPerCallerMax: 3, recordAgeMaxMs: 1_000_000 });
     for (const id of [10, 30, 20, 40]) bounded.put(0, 'a/1', id, id, 0, 0);
-    assert.deepEqual([10, 20, 30, 40].map((id) => bounded.get(0, 'a/1', id, 0)?.response), [undefined, 20, 30, 40]);
+    assert.deepEqual([10, 20, 30, 40].map((id) => recordOf(bounded, 0, 'a/1', id, 0)?.response), [undefined, 20, 30, 40]);
   });
 });
 
@@ -126,7 +137,7 @@ describe('CallRecords against a plain model (property)', () => {
             const found = r.find(0, 'c/1', s.id, s.now);
             if (s.id < low) assert.equal(found, SETTLED, `call ${s.id} below the mark ${low}`);
             else assert.equal(found === undefined ? undefined : (found as { response: unknown }).response, want === undefined || s.now - want.at > ageMax ? undefined : want.response);
-            const got = r.get(0, 'c/1', s.id, s.now);
+            const got = recordOf(r, 0, 'c/1', s.id, s.now);
             if (want !== undefined && s.now - want.at > ageMax) {
               model.delete(s.id);
               assert.equal(got, undefined, `expired record ${s.id}`);
